@@ -1,0 +1,15 @@
+"""anl-seg: Active Negative Loss and label-noise tools for MMSegmentation.
+
+Importing this package (directly or through ``custom_imports`` in a config)
+registers every loss, transform and hook with mmseg's registries.
+"""
+from .compat import (allow_mmengine_checkpoint_globals,
+                     install_mmcv_ops_fallback)
+
+# Both must run before mmseg.models is imported.
+install_mmcv_ops_fallback()
+allow_mmengine_checkpoint_globals()
+
+from . import datasets, engine, models  # noqa: E402,F401  (registration)
+
+__version__ = '0.1.0'

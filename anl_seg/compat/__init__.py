@@ -1,0 +1,12 @@
+"""Compatibility shims applied when ``anl_seg`` is imported.
+
+Both shims are no-ops where they are not needed: a full mmcv is never
+patched, and torch versions without ``weights_only`` loading are untouched.
+"""
+from .mmcv_ops import has_full_mmcv, install_mmcv_ops_fallback
+from .safe_checkpoint import allow_mmengine_checkpoint_globals
+
+__all__ = [
+    'has_full_mmcv', 'install_mmcv_ops_fallback',
+    'allow_mmengine_checkpoint_globals'
+]

@@ -1,0 +1,1 @@
+"""Registers anl_seg modules with mmseg."""

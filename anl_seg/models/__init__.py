@@ -1,0 +1,2 @@
+"""Models: robust losses for mmseg decode heads."""
+from .losses import *  # noqa: F401,F403

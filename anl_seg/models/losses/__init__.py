@@ -1,0 +1,1 @@
+"""Robust per-pixel losses, registered with mmseg MODELS."""
