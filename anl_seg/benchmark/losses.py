@@ -1,0 +1,119 @@
+"""Benchmark loss names -> the loss files of ``configs/_base_/losses/``.
+
+The loss ``anl-ce`` is ``configs/_base_/losses/anl_ce.py``: its ``loss``
+dict (the head loss) and its ``loss_optim_wrapper`` (the optimisation
+recipe that belongs to the loss, e.g. ANL's L1 penalty instead of weight
+decay). The benchmark reads those files, so it trains every loss exactly
+as the repository's configs do; adding a loss file adds a loss name.
+"""
+import copy
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .errors import BenchmarkError
+from .paths import REPO_ROOT
+
+LOSS_DIR = REPO_ROOT / 'configs' / '_base_' / 'losses'
+
+
+@dataclass(frozen=True)
+class LossRecipe:
+    """What a loss name changes in a config.
+
+    Args:
+        name (str): Loss name (file stem with ``-`` for ``_``).
+        loss (dict): The ``loss_decode`` dict of a head of weight 1.
+        optim_wrapper (dict): Merged into the config's ``optim_wrapper``
+            (``_delete_`` honoured); empty to keep it.
+    """
+    name: str
+    loss: dict
+    optim_wrapper: dict
+
+    def to_dict(self):
+        return {'loss': copy.deepcopy(self.loss),
+                'optim_wrapper': copy.deepcopy(self.optim_wrapper)}
+
+
+@lru_cache(maxsize=None)
+def _recipes():
+    from mmengine.config import Config
+    if not LOSS_DIR.is_dir():
+        raise BenchmarkError(f'loss definitions {LOSS_DIR} not found (the '
+                             f'benchmark runs from the repository)')
+    recipes = {}
+    for path in sorted(LOSS_DIR.glob('*.py')):
+        values = Config.fromfile(str(path)).to_dict()
+        if 'loss' not in values:
+            continue  # a shared recipe, not a loss
+        name = path.stem.replace('_', '-')
+        recipes[name] = LossRecipe(name, values['loss'],
+                                   values.get('loss_optim_wrapper') or {})
+    return recipes
+
+
+def available_losses():
+    """Loss names, sorted."""
+    return sorted(_recipes())
+
+
+def check_loss_name(name):
+    """Raise :class:`BenchmarkError` unless ``name`` is a known loss."""
+    if name not in _recipes():
+        raise BenchmarkError(f'unknown loss {name!r}; choose from '
+                             f'{available_losses()} (files in {LOSS_DIR})')
+    return name
+
+
+def loss_recipe(name):
+    """The :class:`LossRecipe` of loss ``name``."""
+    return _recipes()[check_loss_name(name)]
+
+
+def _heads(model):
+    for key in ('decode_head', 'auxiliary_head'):
+        heads = model.get(key)
+        if heads is None:
+            continue
+        yield from heads if isinstance(heads, (list, tuple)) else [heads]
+
+
+def head_losses(model):
+    """Every ``loss_decode`` dict of the decode and auxiliary heads."""
+    for head in _heads(model):
+        losses = head.get('loss_decode') or []
+        yield from losses if isinstance(losses, (list, tuple)) else [losses]
+
+
+def _head_loss_weight(head):
+    losses = head.get('loss_decode')
+    if isinstance(losses, (list, tuple)):
+        return sum(loss.get('loss_weight', 1.0) for loss in losses)
+    return (losses or {}).get('loss_weight', 1.0)
+
+
+def swap_loss(cfg, name):
+    """Train ``cfg`` (a loaded Config, changed in place) with loss ``name``.
+
+    ``loss_decode`` of every decode and auxiliary head is replaced whole,
+    as ``_delete_=True`` does in a config, so no key of the old loss leaks
+    into the new one; each head keeps its old total ``loss_weight`` (e.g.
+    0.4 on an auxiliary head). The loss's optimiser recipe is merged into
+    ``optim_wrapper``.
+    """
+    recipe = loss_recipe(name)
+    model = cfg.get('model')
+    heads = list(_heads(model)) if model else []
+    if not heads:
+        raise BenchmarkError('config has no model.decode_head to swap the '
+                             'loss of')
+    for head in heads:
+        loss = copy.deepcopy(recipe.loss)
+        loss['loss_weight'] = _head_loss_weight(head) * loss.get(
+            'loss_weight', 1.0)
+        head['loss_decode'] = loss
+    if recipe.optim_wrapper:
+        # merge_from_dict consumes the _delete_ keys: give it a copy.
+        cfg.merge_from_dict(
+            {'optim_wrapper': copy.deepcopy(recipe.optim_wrapper)})
+    return cfg

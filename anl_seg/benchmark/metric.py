@@ -1,0 +1,68 @@
+"""``IoUMetric`` that also returns, and saves, the IoU of every class.
+
+mmseg's ``IoUMetric`` logs a per-class table but returns only the
+summary (``aAcc``, ``mIoU``, ...). The benchmark needs the per-class
+values in a file it can read back, so this metric adds ``IoU.<class>``
+entries to the returned metrics and, with ``results_file``, writes all
+of them as JSON from the main process.
+"""
+import math
+
+import numpy as np
+from mmseg.evaluation import IoUMetric
+from mmseg.registry import METRICS
+
+from .jsonio import finite_or_none, write_json_atomic
+
+
+def class_iou_percent(results, nan_to_num=None):
+    """Per-class IoU (%) from ``IoUMetric`` results, by mmseg's own
+    formula (NaN where a class is neither predicted nor labelled).
+
+    Args:
+        results (list[tuple]): ``(intersect, union, pred, label)`` area
+            tensors per image, as ``IoUMetric.process`` stores them.
+        nan_to_num (int, optional): As in ``IoUMetric``.
+    """
+    totals = [sum(areas) for areas in zip(*results)]
+    metrics = IoUMetric.total_area_to_metrics(*totals, ['mIoU'], nan_to_num)
+    return np.asarray(metrics['IoU'], dtype=np.float64) * 100
+
+
+@METRICS.register_module()
+class PerClassIoUMetric(IoUMetric):
+    """:class:`mmseg.evaluation.IoUMetric` plus ``IoU.<class>`` metrics.
+
+    Args:
+        results_file (str, optional): JSON file receiving the summary
+            metrics and ``class_iou`` (``{class: IoU % or null}``).
+        **kwargs: Passed to ``IoUMetric``.
+    """
+
+    def __init__(self, results_file=None, **kwargs):
+        super().__init__(**kwargs)
+        self.results_file = results_file
+
+    def compute_metrics(self, results):
+        metrics = super().compute_metrics(results)
+        if self.format_only:
+            return metrics
+        names = self.dataset_meta['classes']
+        class_iou = {
+            name: finite_or_none(value, 2)
+            for name, value in zip(
+                names, class_iou_percent(results, self.nan_to_num))
+        }
+        for name, value in class_iou.items():
+            metrics[f'IoU.{name}'] = math.nan if value is None else value
+        if self.results_file:
+            summary = {
+                # mmseg rounds to 0.01 % in float32: drop the float32 tail.
+                key: finite_or_none(value, 2)
+                for key, value in metrics.items() if not key.startswith('IoU.')
+            }
+            write_json_atomic(self.results_file, {
+                **summary, 'class_iou': class_iou,
+                'num_images': len(results)
+            })
+        return metrics

@@ -1,0 +1,35 @@
+"""Write every benchmark output (tables and plots) for a set of results."""
+from pathlib import Path
+
+from .plots import plot_class_iou, plot_miou_vs_rate
+from .results import Summary, write_csv, write_markdown
+
+
+def write_report(results, out_dir, title='Noise benchmark', intro=''):
+    """Write ``results.csv``, ``results.md``, ``miou_vs_rate.png`` and
+    ``per_class_iou_<config>.png`` to ``out_dir``.
+
+    Args:
+        results (list[dict]): Finished cell results, in grid order.
+        out_dir (str | Path): Output directory (created).
+        title (str): Markdown title.
+        intro (str): Markdown paragraph after the title.
+
+    Returns:
+        list[Path]: The files written (none without results).
+    """
+    if not results:
+        return []
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = Summary(results)
+    paths = [
+        write_csv(results, out_dir / 'results.csv'),
+        write_markdown(summary, out_dir / 'results.md', title, intro),
+        plot_miou_vs_rate(summary, out_dir / 'miou_vs_rate.png'),
+    ]
+    for config in summary.configs():
+        paths.append(
+            plot_class_iou(summary, config,
+                           out_dir / f'per_class_iou_{config}.png'))
+    return paths

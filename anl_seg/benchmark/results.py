@@ -1,0 +1,285 @@
+"""Benchmark tables: ``results.csv`` (one row per cell) and
+``results.md`` (one table per config: losses x training masks).
+
+"Retained" is a loss's mIoU on noisy masks as a share of the same loss's
+mIoU on clean masks (same config): how much of its own clean accuracy
+the loss keeps under that noise.
+"""
+import csv
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Dict, List
+
+from .grid import CLEAN
+
+
+def mean(values):
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    return sum(values) / len(values) if values else math.nan
+
+
+def std(values):
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    if len(values) < 2:
+        return 0.0
+    average = mean(values)
+    return math.sqrt(
+        sum((v - average)**2 for v in values) / (len(values) - 1))
+
+
+@dataclass
+class Entry:
+    """One (config, training masks, loss) over its seeds."""
+    config: str
+    dataset: str
+    noise: str
+    rate: float
+    loss: str
+    seeds: List[int] = field(default_factory=list)
+    miou: List[float] = field(default_factory=list)
+    pixel_noise_rate: List[float] = field(default_factory=list)
+    miou_noisy_vs_clean: List[float] = field(default_factory=list)
+    class_iou: Dict[str, List[float]] = field(
+        default_factory=OrderedDict)
+
+    @property
+    def setting(self):
+        return (self.noise, self.rate)
+
+    def add(self, result):
+        self.seeds.append(result['cell']['seed'])
+        self.miou.append(result['metrics']['mIoU'])
+        self.pixel_noise_rate.append(result['noise']['pixel_noise_rate'])
+        self.miou_noisy_vs_clean.append(
+            result['noise']['miou_noisy_vs_clean'])
+        for name, value in result['class_iou'].items():
+            self.class_iou.setdefault(name, []).append(
+                math.nan if value is None else value)
+
+
+def setting_label(noise, rate):
+    return CLEAN if noise == CLEAN else f'{noise} {rate:g}'
+
+
+class Summary:
+    """Results grouped by config, then training masks and loss.
+
+    Args:
+        results (list[dict]): Cell results (``result.json`` contents), in
+            grid order; it fixes the order of losses and noises.
+    """
+
+    def __init__(self, results):
+        self.results = list(results)
+        self.entries = OrderedDict()
+        for result in self.results:
+            cell = result['cell']
+            key = (cell['config_name'], cell['noise'], float(cell['rate']),
+                   cell['loss'])
+            if key not in self.entries:
+                self.entries[key] = Entry(cell['config_name'],
+                                          result.get('dataset', ''),
+                                          cell['noise'], float(cell['rate']),
+                                          cell['loss'])
+            self.entries[key].add(result)
+
+    def configs(self):
+        return list(OrderedDict.fromkeys(key[0] for key in self.entries))
+
+    def losses(self, config):
+        return list(
+            OrderedDict.fromkeys(key[3] for key in self.entries
+                                 if key[0] == config))
+
+    def noises(self, config):
+        """Noise labels of ``config`` in first-seen order (no clean)."""
+        return list(
+            OrderedDict.fromkeys(key[1] for key in self.entries
+                                 if key[0] == config and key[1] != CLEAN))
+
+    def settings(self, config):
+        """``(noise, rate)`` columns: clean, then each noise by rate."""
+        keys = [key for key in self.entries if key[0] == config]
+        columns = [(CLEAN, 0.0)] if any(k[1] == CLEAN for k in keys) else []
+        for noise in self.noises(config):
+            rates = sorted({k[2] for k in keys if k[1] == noise})
+            columns += [(noise, rate) for rate in rates]
+        return columns
+
+    def entry(self, config, noise, rate, loss):
+        return self.entries.get((config, noise, float(rate), loss))
+
+    def clean_miou(self, config, loss):
+        """Mean clean mIoU of ``loss``, or NaN without a clean run."""
+        entry = self.entry(config, CLEAN, 0.0, loss)
+        return mean(entry.miou) if entry else math.nan
+
+    def retained(self, entry):
+        """Mean mIoU as a % of the same loss's clean mean (NaN if none)."""
+        clean = self.clean_miou(entry.config, entry.loss)
+        if math.isnan(clean) or clean <= 0:
+            return math.nan
+        return 100.0 * mean(entry.miou) / clean
+
+    def class_names(self, config):
+        names = OrderedDict()
+        for key, entry in self.entries.items():
+            if key[0] == config:
+                names.update((name, None) for name in entry.class_iou)
+        return list(names)
+
+
+def result_rows(results):
+    """One flat dict per cell result, for ``results.csv``."""
+    clean = {}
+    for result in results:
+        cell = result['cell']
+        if cell['noise'] == CLEAN:
+            clean[(cell['config_name'], cell['loss'],
+                   cell['seed'])] = result['metrics']['mIoU']
+    rows = []
+    for result in results:
+        cell, metrics = result['cell'], result['metrics']
+        base = clean.get((cell['config_name'], cell['loss'], cell['seed']))
+        row = OrderedDict(
+            config=cell['config_name'],
+            dataset=result.get('dataset', ''),
+            noise=cell['noise'],
+            rate=cell['rate'],
+            loss=cell['loss'],
+            seed=cell['seed'],
+            miou=metrics['mIoU'],
+            aacc=metrics.get('aAcc'),
+            macc=metrics.get('mAcc'),
+            retained_pct=None if not base else round(
+                100 * metrics['mIoU'] / base, 2),
+            pixel_noise_rate=round(result['noise']['pixel_noise_rate'], 5),
+            miou_noisy_vs_clean=round(
+                result['noise']['miou_noisy_vs_clean'], 5),
+            train_s=result.get('train_s'),
+            test_s=result.get('test_s'))
+        for name, value in result['class_iou'].items():
+            row[f'iou.{name}'] = value
+        rows.append(row)
+    return rows
+
+
+def write_csv(results, path):
+    """Write ``results.csv``: one row per cell, per-class IoU columns."""
+    rows = result_rows(results)
+    columns = list(OrderedDict.fromkeys(key for row in rows for key in row))
+    with open(path, 'w', newline='') as file:
+        writer = csv.DictWriter(file, columns, restval='')
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {k: '' if v is None else v
+                 for k, v in row.items()})
+    return path
+
+
+def _format(values, digits=1):
+    average = mean(values)
+    if math.isnan(average):
+        return 'n/a'
+    text = f'{average:.{digits}f}'
+    if len(values) > 1:
+        text += f' ± {std(values):.{digits}f}'
+    return text
+
+
+def miou_table(summary, config):
+    """Markdown table of ``config``: rows losses, columns training masks,
+    ``mIoU (retained %)``, best mean mIoU of each column in bold."""
+    columns = summary.settings(config)
+    losses = summary.losses(config)
+    best = {}
+    for column in columns:
+        means = [
+            round(mean(entry.miou), 1) for entry in (
+                summary.entry(config, *column, loss) for loss in losses)
+            if entry is not None
+        ]
+        best[column] = max(means) if means else None
+    lines = [
+        '| loss | ' + ' | '.join(setting_label(*c) for c in columns) + ' |',
+        '|---|' + '---:|' * len(columns)
+    ]
+    for loss in losses:
+        cells = []
+        for column in columns:
+            entry = summary.entry(config, *column, loss)
+            if entry is None:
+                cells.append('–')
+                continue
+            text = _format(entry.miou)
+            retained = summary.retained(entry)
+            if column[0] != CLEAN and not math.isnan(retained):
+                text += f' ({retained:.0f} %)'
+            if round(mean(entry.miou), 1) == best[column]:
+                text = f'**{text}**'
+            cells.append(text)
+        lines.append(f'| {loss.upper()} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def severity_table(summary, config):
+    """Markdown table of the measured noise of each noisy column."""
+    columns = [c for c in summary.settings(config) if c[0] != CLEAN]
+    if not columns:
+        return ''
+    rows = {'pixels with a wrong label (%)': 'pixel_noise_rate',
+            'mIoU of noisy vs clean masks (%)': 'miou_noisy_vs_clean'}
+    lines = [
+        '| measured on the training masks | ' +
+        ' | '.join(setting_label(*c) for c in columns) + ' |',
+        '|---|' + '---:|' * len(columns)
+    ]
+    for title, key in rows.items():
+        cells = []
+        for column in columns:
+            # Every loss of a column trains on the same masks: one value
+            # per seed.
+            per_seed = {}
+            for loss in summary.losses(config):
+                entry = summary.entry(config, *column, loss)
+                if entry is not None:
+                    per_seed.update(zip(entry.seeds, getattr(entry, key)))
+            values = [100 * value for value in per_seed.values()]
+            cells.append(_format(values) if values else '–')
+        lines.append(f'| {title} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def markdown(summary, title='Noise benchmark', intro=''):
+    """The whole ``results.md`` text."""
+    seeds = sorted({r['cell']['seed'] for r in summary.results})
+    parts = [
+        f'# {title}', '',
+        intro + ('\n\n' if intro else '') +
+        'mIoU (%) on the clean validation set after training on the '
+        'column\'s masks; in parentheses, the mIoU retained: the share of '
+        'the same loss\'s clean-mask mIoU that it keeps. Best mIoU of each '
+        f'column in bold. {len(summary.results)} runs, seeds {seeds}'
+        + (' (mean ± std over seeds).' if len(seeds) > 1 else '.')
+    ]
+    for config in summary.configs():
+        datasets = {e.dataset for k, e in summary.entries.items()
+                    if k[0] == config}
+        parts += ['', f'## {config} ({", ".join(sorted(datasets))})', '',
+                  miou_table(summary, config)]
+        severity = severity_table(summary, config)
+        if severity:
+            parts += [
+                '', 'Noise actually present in the training masks '
+                '(measured against the clean masks, all losses share '
+                'them):', '', severity
+            ]
+    return '\n'.join(parts) + '\n'
+
+
+def write_markdown(summary, path, title='Noise benchmark', intro=''):
+    with open(path, 'w') as file:
+        file.write(markdown(summary, title, intro))
+    return path

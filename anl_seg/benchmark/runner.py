@@ -1,0 +1,382 @@
+"""Run the cells of a grid: noisy masks, mmseg training, clean test.
+
+Each cell trains with mmseg's own ``tools/train.py`` and tests its last
+checkpoint on the clean validation set with mmseg's ``tools/test.py``,
+both in a subprocess (as a user would run them; it also frees all memory
+between cells). ``torch.distributed.run`` launches them on several GPUs.
+A cell is finished once its ``result.json`` exists; finished cells are
+skipped, so an interrupted benchmark continues where it stopped.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from .cell_config import (
+    cell_config,
+    check_baseline,
+    load_config,
+    mask_sources,
+    set_data_root,
+)
+from .errors import BenchmarkError
+from .jsonio import read_json, write_json_atomic
+from .losses import loss_recipe
+from .masks import noisy_masks, severity
+
+RESULT_NAME = 'result.json'
+METRICS_NAME = 'metrics.json'
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+@dataclass
+class RunOptions:
+    """How to run a grid (everything but the grid itself).
+
+    Args:
+        work_dir (Path): Cells, noisy-mask cache and synthetic data.
+        data_root (str, optional): Data root replacing the configs' own.
+        synthetic (dict, optional): Generate synthetic data (keyword
+            arguments of ``make_synthetic_dataset``) into the work dir and
+            use it as the data root.
+        iters (int, optional): Shorten every schedule to this many
+            iterations.
+        cfg_options (dict): Overrides applied to every cell config last.
+        launcher (str): mmseg launcher; ``pytorch`` with ``gpus > 1``.
+        gpus (int): Processes per training run (``torch.distributed.run``
+            when > 1).
+        port (int): Rendezvous port of distributed runs.
+        workers (int): Processes generating noisy masks.
+        keep_checkpoints (bool): Keep each cell's checkpoints after its
+            test.
+        python (str): Interpreter of the subprocesses.
+    """
+    work_dir: Path
+    data_root: Optional[str] = None
+    synthetic: Optional[dict] = None
+    iters: Optional[int] = None
+    cfg_options: dict = field(default_factory=dict)
+    launcher: str = 'none'
+    gpus: int = 1
+    port: int = 29500
+    workers: int = 1
+    keep_checkpoints: bool = True
+    python: str = sys.executable
+
+    def __post_init__(self):
+        self.work_dir = Path(self.work_dir).resolve()
+        if self.launcher not in LAUNCHERS:
+            raise BenchmarkError(f'launcher must be one of {LAUNCHERS}, got '
+                                 f'{self.launcher!r}')
+        if int(self.gpus) < 1:
+            raise BenchmarkError(f'gpus must be >= 1, got {self.gpus}')
+        if self.iters is not None and int(self.iters) < 1:
+            raise BenchmarkError(f'iters must be >= 1, got {self.iters}')
+        if self.data_root is not None and self.synthetic is not None:
+            raise BenchmarkError('give a data root or synthetic data, not '
+                                 'both')
+
+    @property
+    def cache_root(self):
+        return self.work_dir / 'noisy_masks'
+
+
+def tool_command(options, tool, *args):
+    """Command running mmseg's ``tools/<tool>.py`` with ``args``."""
+    from anl_seg.utils.mmseg_tools import mmseg_tool_path
+    script = str(mmseg_tool_path(tool))
+    args = [str(arg) for arg in args]
+    if options.gpus > 1:
+        return [
+            options.python, '-m', 'torch.distributed.run',
+            f'--nproc_per_node={options.gpus}',
+            f'--master_port={options.port}', script, *args, '--launcher',
+            'pytorch'
+        ]
+    return [options.python, script, *args, '--launcher', options.launcher]
+
+
+def train_command(options, config, work_dir):
+    # --resume continues an interrupted run from its last checkpoint
+    # (mmengine trains from scratch when there is none).
+    return tool_command(options, 'train', config, '--work-dir', work_dir,
+                        '--resume')
+
+
+def test_command(options, config, checkpoint, work_dir):
+    return tool_command(options, 'test', config, checkpoint, '--work-dir',
+                        work_dir)
+
+
+def last_error_line(log_path):
+    """The most telling line of a failed run's log."""
+    try:
+        lines = [
+            line.strip() for line in Path(log_path).read_text(
+                errors='replace').splitlines() if line.strip()
+        ]
+    except OSError:
+        return 'no log'
+    for line in reversed(lines):
+        if 'Error' in line or line.startswith('error:'):
+            return line
+    return lines[-1] if lines else 'empty log'
+
+
+def run_logged(command, log_path, name):
+    """Run ``command`` with its output in ``log_path``; seconds taken.
+
+    Raises:
+        BenchmarkError: It failed; names the log and its last error.
+    """
+    start = time.perf_counter()
+    with open(log_path, 'w') as log:
+        log.write(' '.join(command) + '\n\n')
+        log.flush()
+        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
+                              env=dict(os.environ)).returncode
+    if code != 0:
+        raise BenchmarkError(f'{name} failed (exit {code}): '
+                             f'{last_error_line(log_path)} (log: {log_path})')
+    return time.perf_counter() - start
+
+
+def synthetic_root(options):
+    """Where the run's synthetic data goes: ``WORK/data/synthetic_<layout>``.
+    """
+    layout = options.synthetic.get('layout', 'voc')
+    return options.work_dir / 'data' / f'synthetic_{layout}'
+
+
+def data_root_of(options):
+    """The data root replacing the configs' own (``None``: keep theirs)."""
+    if options.synthetic is not None:
+        return str(synthetic_root(options))
+    return None if options.data_root is None else str(
+        Path(options.data_root).resolve())
+
+
+def prepare_data(options, log=print):
+    """Generate the synthetic data of the run, unless already there.
+
+    The settings are recorded in ``WORK/data/synthetic_<layout>.json``;
+    the data is reused while they do not change.
+    """
+    if options.synthetic is None:
+        return
+    root = synthetic_root(options)
+    record = root.with_suffix('.json')
+    settings = json.loads(json.dumps(dict(options.synthetic)))
+    if record.is_file():
+        if read_json(record) == settings:
+            return
+        raise BenchmarkError(
+            f'{root} was generated with other settings ({record}); use '
+            f'another work dir or delete {root.parent}')
+    from anl_seg.datasets.synthetic import make_synthetic_dataset
+    log(f'generating synthetic data in {root}')
+    if root.exists():
+        shutil.rmtree(root)  # an interrupted generation
+    make_synthetic_dataset(root, **settings)
+    write_json_atomic(record, settings)
+
+
+class GridRunner:
+    """Runs (or plans) the cells of a grid.
+
+    Args:
+        grid (Grid): The grid.
+        options (RunOptions): How to run it.
+        log (callable): Progress printer.
+    """
+
+    def __init__(self, grid, options, log: Callable = print):
+        self.grid = grid
+        self.options = options
+        self.log = log
+        self.data_root = data_root_of(options)
+        self._configs = {}
+
+    def settings(self, cell):
+        """What a cell's result depends on besides its grid coordinates;
+        a finished cell is reused only while these are unchanged."""
+        noise = None if cell.is_clean else self.grid.noise(cell.noise)
+        return json.loads(
+            json.dumps({
+                'noise': None if noise is None else noise.describe(),
+                'loss': loss_recipe(cell.loss).to_dict(),
+                'iters': self.options.iters,
+                'cfg_options': self.options.cfg_options,
+                'data_root': self.data_root,
+            }))
+
+    def finished(self, cell):
+        """The cell's result, or ``None`` when it still has to run.
+
+        Raises:
+            BenchmarkError: It was run with other settings.
+        """
+        path = cell.directory(self.options.work_dir) / RESULT_NAME
+        if not path.is_file():
+            return None
+        result = read_json(path)
+        if result.get('settings') != self.settings(cell):
+            raise BenchmarkError(
+                f'{path} was run with other settings '
+                f'({result.get("settings")}); use another work dir or '
+                f'delete it')
+        return result
+
+    def collect(self):
+        """Results of the finished cells, in grid order."""
+        results = [self.finished(cell) for cell in self.grid.cells()]
+        return [result for result in results if result is not None]
+
+    def config(self, path):
+        """The grid config at ``path``, loaded once, data root applied."""
+        if path not in self._configs:
+            cfg = load_config(path)
+            check_baseline(cfg, path)
+            if self.data_root is not None:
+                set_data_root(cfg, self.data_root)
+            self._configs[path] = (cfg, mask_sources(cfg))
+        return self._configs[path]
+
+    def plan(self):
+        """Print the cells and their status; changes nothing on disk."""
+        for config in self.grid.configs:
+            self.config(config)  # the same checks as a real run
+        cells = self.grid.cells()
+        todo = 0
+        for number, cell in enumerate(cells, 1):
+            done = (cell.directory(self.options.work_dir) /
+                    RESULT_NAME).is_file()
+            todo += not done
+            self.log(f'[{number}/{len(cells)}] {cell.config_name} '
+                     f'{cell.setting} {cell.loss} seed {cell.seed}: '
+                     f'{"done" if done else "to run"}')
+        self.log(f'{todo} of {len(cells)} cells to run in '
+                 f'{self.options.work_dir}')
+        if todo:
+            cell = next(c for c in cells if not (
+                c.directory(self.options.work_dir) / RESULT_NAME).is_file())
+            cell_dir = cell.directory(self.options.work_dir)
+            self.log('each cell runs, e.g.:')
+            self.log('  ' + ' '.join(
+                train_command(self.options, cell_dir / 'config.py',
+                              cell_dir / 'train')))
+            self.log('  ' + ' '.join(
+                test_command(self.options, cell_dir / 'config.py',
+                             cell_dir / 'train' / 'iter_N.pth',
+                             cell_dir / 'test')))
+        return cells
+
+    def run(self):
+        """Run every unfinished cell.
+
+        Returns:
+            tuple[list[dict], list[str]]: Results of the finished cells
+            (in grid order) and one line per failed cell.
+        """
+        prepare_data(self.options, self.log)
+        cells = self.grid.cells()
+        for config in self.grid.configs:
+            self.config(config)  # fail early on a bad config or data root
+        results, failures, times = [], [], []
+        for number, cell in enumerate(cells, 1):
+            head = (f'[{number}/{len(cells)}] {cell.config_name} '
+                    f'{cell.setting} {cell.loss} seed {cell.seed}')
+            result = self.finished(cell)
+            if result is not None:
+                self.log(f'{head}: done before, mIoU '
+                         f'{result["metrics"]["mIoU"]:.2f}')
+                results.append(result)
+                continue
+            start = time.perf_counter()
+            try:
+                result = self.run_cell(cell)
+            except BenchmarkError as exc:
+                failures.append(f'{head}: {exc}')
+                self.log(f'{head}: FAILED: {exc}')
+                continue
+            times.append(time.perf_counter() - start)
+            left = sum(1 for c in cells[number:] if not (
+                c.directory(self.options.work_dir) / RESULT_NAME).is_file())
+            self.log(f'{head}: mIoU {result["metrics"]["mIoU"]:.2f} '
+                     f'({times[-1]:.0f} s; about '
+                     f'{left * sum(times) / len(times) / 60:.0f} min left)')
+            results.append(result)
+        return results, failures
+
+    def train_masks(self, cell, sources):
+        """Noisy mask directories of a cell and their severity."""
+        if cell.is_clean:
+            return None, severity([])
+        setting = self.grid.noise(cell.noise)
+        directories, reports = [], []
+        for source in sources:
+            directory, report = noisy_masks(source, setting, cell.rate,
+                                            cell.seed,
+                                            self.options.cache_root,
+                                            self.options.workers)
+            directories.append(directory)
+            reports.append(report)
+        return directories, severity(reports)
+
+    def run_cell(self, cell):
+        """Generate masks, train, test and record one cell.
+
+        Raises:
+            BenchmarkError: Any step failed (named, with its log).
+        """
+        base, sources = self.config(cell.config)
+        cell_dir = cell.directory(self.options.work_dir)
+        cell_dir.mkdir(parents=True, exist_ok=True)
+        directories, noise = self.train_masks(cell, sources)
+        train_dir, test_dir = cell_dir / 'train', cell_dir / 'test'
+        metrics_file = cell_dir / METRICS_NAME
+        cfg = cell_config(base, loss=cell.loss, seed=cell.seed,
+                          work_dir=train_dir, results_file=metrics_file,
+                          train_masks=directories, iters=self.options.iters,
+                          cfg_options=self.options.cfg_options)
+        config = cell_dir / 'config.py'
+        cfg.dump(str(config))
+        train_s = run_logged(
+            train_command(self.options, config, train_dir),
+            cell_dir / 'train.log', 'training')
+        pointer = train_dir / 'last_checkpoint'
+        if not pointer.is_file():
+            raise BenchmarkError(f'training wrote no checkpoint '
+                                 f'({pointer} is missing)')
+        checkpoint = Path(pointer.read_text().strip())
+        if metrics_file.exists():
+            metrics_file.unlink()
+        test_s = run_logged(
+            test_command(self.options, config, checkpoint, test_dir),
+            cell_dir / 'test.log', 'test')
+        if not metrics_file.is_file():
+            raise BenchmarkError(f'test wrote no {metrics_file}')
+        metrics = read_json(metrics_file)
+        class_iou = metrics.pop('class_iou')
+        result = {
+            'cell': cell.to_dict(),
+            'settings': self.settings(cell),
+            'dataset': sources[0].dataset,
+            'metrics': metrics,
+            'class_iou': class_iou,
+            'noise': noise,
+            'train_s': round(train_s, 1),
+            'test_s': round(test_s, 1),
+            'checkpoint': str(checkpoint),
+        }
+        if not self.options.keep_checkpoints:
+            for path in train_dir.glob('*.pth'):
+                path.unlink()
+            result['checkpoint'] = None
+        write_json_atomic(cell_dir / RESULT_NAME, result)
+        return result

@@ -1,0 +1,83 @@
+"""Filling pixels a region gave up (erosion, drop, shift, ...).
+
+Rule: a vacated pixel takes the class of the nearest pixel (Euclidean
+distance, 5x5 chamfer) that is not vacated, not ignored and of another
+class than the region that left it, i.e. the surrounding class, the way
+an annotator's omitted or too-tight outline leaves the neighbour's label. Only when the image
+has no such pixel does it take the background class (if any, and
+different), else it keeps its class.
+"""
+import cv2
+import numpy as np
+
+# Holes are filled inside their bounding box grown by this margin; the
+# result is checked to be the nearest (else the whole image is used).
+_CROP_MARGIN = 32
+
+
+def _nearest_values(donors, values):
+    """For every pixel: (distance to, value of) the nearest donor.
+
+    Uses OpenCV's 5x5 chamfer approximation of the Euclidean distance.
+    """
+    distance, labels = cv2.distanceTransformWithLabels(
+        (~donors).astype(np.uint8), cv2.DIST_L2, 5,
+        labelType=cv2.DIST_LABEL_PIXEL)
+    lookup = np.zeros(labels.max() + 1, dtype=values.dtype)
+    lookup[labels[donors]] = values[donors]
+    return distance, lookup[labels]
+
+
+def _fill_values(donors, targets, values):
+    """Values of the nearest donor of each target (in ``targets``
+    order), or ``None`` when there is no donor."""
+    rows, cols = np.nonzero(targets)
+    shape = donors.shape
+    top = max(rows.min() - _CROP_MARGIN, 0)
+    bottom = min(rows.max() + _CROP_MARGIN + 1, shape[0])
+    left = max(cols.min() - _CROP_MARGIN, 0)
+    right = min(cols.max() + _CROP_MARGIN + 1, shape[1])
+    crop = (slice(top, bottom), slice(left, right))
+    # A crop of most of the image saves little: use the image at once.
+    is_full = donors[crop].size * 2 > donors.size
+    if is_full:
+        crop, top, left = (slice(None), slice(None)), 0, 0
+    if donors[crop].any():
+        distance, nearest = _nearest_values(donors[crop], values[crop])
+        local = (rows - top, cols - left)
+        # A donor outside the crop is more than the margin away (the
+        # 0.9 allows for the chamfer approximation).
+        if is_full or distance[local].max() <= 0.9 * _CROP_MARGIN:
+            return nearest[local]
+    if is_full or not donors.any():
+        return None
+    return _nearest_values(donors, values)[1][rows, cols]
+
+
+def fill_holes(mask, holes, hole_class, ignore_index=255, background=None):
+    """Fill vacated pixels with the nearest other class.
+
+    Args:
+        mask (np.ndarray): (H, W) current labels; values at holes unused.
+        holes (np.ndarray): (H, W) bool, pixels to fill.
+        hole_class (np.ndarray): (H, W) class that vacated each hole.
+        ignore_index (int): Ignored pixels are never donors.
+        background (int, optional): Fallback class when no donor exists.
+
+    Returns:
+        np.ndarray: A filled copy of ``mask``.
+    """
+    out = mask.copy()
+    if not holes.any():
+        return out
+    usable = ~holes & (mask != ignore_index)
+    for cls in np.unique(hole_class[holes]):
+        targets = holes & (hole_class == cls)
+        nearest = _fill_values(usable & (mask != cls), targets, mask)
+        if nearest is not None:
+            out[targets] = nearest
+        elif background is not None and background != cls:
+            out[targets] = background
+        else:
+            out[targets] = cls
+    return out

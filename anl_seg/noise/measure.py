@@ -1,0 +1,100 @@
+"""How much noise a corruption actually put in: clean vs noisy metrics.
+
+:class:`NoiseStats` accumulates per-image counts that add up across files
+and worker processes; :meth:`NoiseStats.summary` turns them into the
+report's metrics. A new metric is a new count in ``update``/``merge`` and
+a new entry in ``summary``.
+"""
+import numpy as np
+
+
+def confusion_matrix(clean, noisy, num_classes, ignore_index=255):
+    """(C, C) int64 counts of clean class (row) -> noisy class (column)
+    over the pixels that are not ignored in ``clean``."""
+    valid = clean != ignore_index
+    if np.any(noisy[valid] == ignore_index):
+        raise ValueError('noisy mask is ignored where the clean one is not')
+    pairs = clean[valid].astype(np.int64) * num_classes + noisy[valid]
+    counts = np.bincount(pairs, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes)
+
+
+def pixel_noise_rate(confusion):
+    """Share of non-ignored clean pixels whose label changed."""
+    total = confusion.sum()
+    return float((total - np.trace(confusion)) / total) if total else 0.0
+
+
+def class_iou(confusion):
+    """Per-class IoU of noisy vs clean; NaN for classes in neither."""
+    hits = np.diag(confusion).astype(np.float64)
+    union = confusion.sum(0) + confusion.sum(1) - hits
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return np.where(union > 0, hits / np.maximum(union, 1), np.nan)
+
+
+def class_dice(confusion):
+    """Per-class Dice of noisy vs clean; NaN for classes in neither."""
+    hits = np.diag(confusion).astype(np.float64)
+    sizes = confusion.sum(0) + confusion.sum(1)
+    return np.where(sizes > 0, 2 * hits / np.maximum(sizes, 1), np.nan)
+
+
+def _nanmean(values):
+    present = values[~np.isnan(values)]
+    return float(present.mean()) if len(present) else 1.0
+
+
+class NoiseStats:
+    """Counts behind the noise report, for one or many images.
+
+    Args:
+        num_classes (int): Number of classes.
+        ignore_index (int): Label of ignored pixels. Default: 255.
+    """
+
+    def __init__(self, num_classes, ignore_index=255):
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+        self.confusion = np.zeros((num_classes, num_classes), np.int64)
+        self.images = 0
+        self.images_touched = 0
+        self.regions = 0
+        self.regions_touched = 0
+
+    def update(self, clean, noisy, regions=None):
+        """Add one clean/noisy pair; ``regions`` of the clean mask."""
+        self.confusion += confusion_matrix(clean, noisy, self.num_classes,
+                                           self.ignore_index)
+        changed = clean != noisy
+        self.images += 1
+        self.images_touched += int(changed.any())
+        if regions is not None:
+            self.regions += len(regions)
+            touched = np.unique(regions.ids[changed])
+            self.regions_touched += int(np.count_nonzero(touched))
+        return self
+
+    def merge(self, other):
+        """Add another :class:`NoiseStats` (e.g. from a worker)."""
+        self.confusion += other.confusion
+        for key in ('images', 'images_touched', 'regions',
+                    'regions_touched'):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+        return self
+
+    def summary(self):
+        """Metrics as a JSON-ready dict."""
+        iou = class_iou(self.confusion)
+        return {
+            'pixel_noise_rate': pixel_noise_rate(self.confusion),
+            'miou_noisy_vs_clean': _nanmean(iou),
+            'mean_dice_noisy_vs_clean': _nanmean(class_dice(self.confusion)),
+            'image_touched_rate': self.images_touched / max(self.images, 1),
+            'region_touched_rate':
+            self.regions_touched / max(self.regions, 1),
+            'num_pixels': int(self.confusion.sum()),
+            'num_regions': self.regions,
+            'class_iou': [None if np.isnan(v) else float(v) for v in iou],
+            'confusion': self.confusion.tolist(),
+        }

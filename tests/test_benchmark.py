@@ -1,0 +1,253 @@
+"""The noise benchmark: grid, cell configs, tables/plots, resume, and one
+real micro cell trained and tested with mmseg's tools."""
+import csv
+import json
+import subprocess
+
+import pytest
+import torch
+
+from anl_seg.benchmark import BenchmarkError, Grid, GridRunner, RunOptions
+from anl_seg.benchmark.cell_config import (cell_config, check_baseline,
+                                           load_config, mask_sources)
+from anl_seg.benchmark.cli import main as benchmark_main
+from anl_seg.benchmark.grid import CLEAN, parse_noise
+from anl_seg.benchmark.metric import PerClassIoUMetric
+from anl_seg.benchmark.report import write_report
+from anl_seg.benchmark.results import Summary, markdown
+
+TINY = 'configs/tiny/unet-tiny_ce_synthetic-voc.py'
+TINY_ANL = 'configs/tiny/unet-tiny_anl-ce_synthetic-voc.py'
+VOC_AUG = 'configs/deeplabv3plus/' \
+    'deeplabv3plus_r50-d8_ce_4xb4-20k_voc12aug-512x512.py'
+PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+
+
+@pytest.fixture
+def tiny(repo_root):
+    return str(repo_root / TINY)
+
+
+def test_grid_has_one_clean_cell_per_loss_and_seed(tiny):
+    grid = Grid([tiny], ['region-flip', 'morph:kernel_max=7'],
+                [0, 0.2, 0.4], ['ce', 'anl-ce'], [0, 1])
+    cells = grid.cells()
+    # (1 clean + 2 noises x 2 rates) x 2 losses x 2 seeds
+    assert len(cells) == 20
+    assert len({cell.name for cell in cells}) == 20
+    assert sum(cell.noise == CLEAN for cell in cells) == 4
+    assert [c.seed for c in cells[:10]] == [0] * 10  # seed-major
+    assert grid.noise('morph').params == (('kernel_max', 7), )
+    assert cells[0].name == 'clean_ce_s0'
+    assert 'morph-0.4_anl-ce_s1' in {cell.name for cell in cells}
+
+
+@pytest.mark.parametrize('changes, message', [
+    (dict(noises=['nope']), 'unknown noise'),
+    (dict(noises=['morph:rate=0.3']), "'rate' is not allowed"),
+    (dict(noises=['morph:kernel=3']), "'kernel' is not allowed"),
+    (dict(noises=['morph', 'morph']), 'listed twice'),
+    (dict(rates=[0, 1.5]), 'rate must be in'),
+    (dict(losses=['ce', 'focal']), 'unknown loss'),
+    (dict(seeds=[-1]), 'seed must be'),
+    (dict(configs=['missing.py']), 'does not exist'),
+    (dict(noises=[]), 'need at least one noise'),
+])
+def test_grid_rejects_bad_entries(tiny, changes, message):
+    kwargs = dict(configs=[tiny], noises=['morph'], rates=[0, 0.4],
+                  losses=['ce'], seeds=[0])
+    kwargs.update(changes)
+    with pytest.raises(BenchmarkError, match=message):
+        Grid(**kwargs)
+
+
+def test_parse_noise_forms():
+    assert parse_noise('region-flip').label == 'region-flip'
+    noise = parse_noise(dict(name='morph', label='morph9', kernel_max=9))
+    assert (noise.label, noise.params) == ('morph9', (('kernel_max', 9), ))
+    assert parse_noise('morph:kernel_max=9').describe() == \
+        'morph(kernel_max=9)'
+    with pytest.raises(BenchmarkError, match='key=value'):
+        parse_noise('morph:kernel_max')
+
+
+def test_cell_config_swaps_loss_and_keeps_base_intact(repo_root, tmp_path):
+    base = load_config(repo_root / VOC_AUG)
+    sources = mask_sources(base)
+    # VOC aug: train.txt from SegmentationClass, aug.txt from ...Aug
+    assert [s.key for s in sources] == [
+        'SegmentationClass__train', 'SegmentationClassAug__aug'
+    ]
+    masks = [tmp_path / 'noisy0', tmp_path / 'noisy1']
+    cfg = cell_config(base, loss='anl-ce', seed=3, work_dir=tmp_path / 'w',
+                      results_file=tmp_path / 'm.json', train_masks=masks,
+                      iters=100)
+    decode = cfg.model.decode_head.loss_decode
+    assert decode == dict(type='ANLCELoss', alpha=10.0, beta=1.0,
+                          loss_weight=1.0)  # no use_sigmoid leaked in
+    assert cfg.model.auxiliary_head.loss_decode.loss_weight == 0.4
+    assert cfg.optim_wrapper.type == 'L1PenaltyOptimWrapper'
+    assert cfg.optim_wrapper.optimizer.weight_decay == 0.0
+    assert cfg.train_cfg.max_iters == 100
+    assert cfg.param_scheduler[0].end == 100
+    assert cfg.randomness.seed == 3
+    assert cfg.test_evaluator.type == 'PerClassIoUMetric'
+    assert cfg.val_evaluator.type == 'IoUMetric'
+    assert 'anl_seg.benchmark.metric' in cfg.custom_imports.imports
+    leaves = cfg.train_dataloader.dataset.datasets
+    assert [leaf.data_prefix.seg_map_path for leaf in leaves] == \
+        [str(m.resolve()) for m in masks]
+    # the loaded grid config is untouched
+    assert base.model.decode_head.loss_decode.type == 'CrossEntropyLoss'
+    assert base.optim_wrapper.type == 'OptimWrapper'
+    assert base.train_cfg.max_iters == 20000
+
+
+def test_only_cross_entropy_configs_are_grid_configs(repo_root):
+    check_baseline(load_config(repo_root / TINY), TINY)
+    with pytest.raises(BenchmarkError, match='cross-entropy'):
+        check_baseline(load_config(repo_root / TINY_ANL), TINY_ANL)
+
+
+def test_per_class_metric_writes_every_class(tmp_path):
+    metric = PerClassIoUMetric(results_file=str(tmp_path / 'm.json'))
+    metric.dataset_meta = dict(classes=('a', 'b', 'c'))
+    area = torch.tensor
+    # per image: (intersect, union, pred, label) areas per class
+    results = [(area([5., 0, 0]), area([10., 0, 4]), area([5., 0, 2]),
+                area([10., 0, 2])),
+               (area([5., 0, 1]), area([10., 0, 4]), area([5., 0, 2]),
+                area([10., 0, 3]))]
+    metrics = metric.compute_metrics(results)
+    saved = json.loads((tmp_path / 'm.json').read_text())
+    assert saved['class_iou'] == {'a': 50.0, 'b': None, 'c': 12.5}
+    assert saved['mIoU'] == metrics['mIoU'] == 31.25
+    assert metrics['IoU.c'] == 12.5
+
+
+def fake_results(grid):
+    """Results where CE loses 40 mIoU points per unit rate, ANL-CE 10."""
+    results = []
+    for cell in grid.cells():
+        drop = {'ce': 40, 'anl-ce': 10}[cell.loss] * cell.rate
+        miou = {'ce': 50.0, 'anl-ce': 48.0}[cell.loss] - drop + cell.seed
+        results.append({
+            'cell': cell.to_dict(),
+            'dataset': 'voc',
+            'metrics': {'mIoU': miou, 'aAcc': 90.0, 'mAcc': 60.0},
+            'class_iou': {'background': miou + 30, 'cat': miou - 30,
+                          'dog': None},
+            'noise': {'pixel_noise_rate': cell.rate / 2,
+                      'miou_noisy_vs_clean': 1 - cell.rate / 4},
+            'train_s': 1.0, 'test_s': 1.0,
+        })
+    return results
+
+
+def test_tables_and_plots_from_fake_results(tiny, tmp_path):
+    grid = Grid([tiny], ['region-flip', 'morph'], [0, 0.2, 0.4],
+                ['ce', 'anl-ce'], [0, 1])
+    paths = write_report(fake_results(grid), tmp_path)
+    assert {p.name for p in paths} == {
+        'results.csv', 'results.md', 'miou_vs_rate.png',
+        'per_class_iou_unet-tiny_ce_synthetic-voc.png'
+    }
+    for path in paths:
+        if path.suffix == '.png':
+            assert path.read_bytes()[:8] == PNG_MAGIC
+            assert path.stat().st_size > 10_000
+    text = (tmp_path / 'results.md').read_text()
+    # clean: CE 50.5 (mean of seeds 50, 51) is best; noisy: ANL-CE.
+    # ANL-CE at 0.4: (44 + 45) / 2 = 44.5, retained 44.5 / 48.5 = 92 %
+    assert '| CE | **50.5 ± 0.7** |' in text
+    assert '**44.5 ± 0.7 (92 %)**' in text
+    assert '34.5 ± 0.7 (68 %)' in text  # CE at 0.4: 34.5 / 50.5
+    assert '| pixels with a wrong label (%) | 10.0 ± 0.0 | 20.0 ± 0.0 |' \
+        in text
+    rows = list(csv.DictReader(open(tmp_path / 'results.csv')))
+    assert len(rows) == len(grid.cells())
+    row = next(r for r in rows if r['noise'] == 'morph' and r['rate'] ==
+               '0.4' and r['loss'] == 'ce' and r['seed'] == '1')
+    assert float(row['miou']) == 35.0
+    assert float(row['retained_pct']) == round(100 * 35 / 51, 2)
+    assert row['iou.dog'] == '' and float(row['iou.cat']) == 5.0
+
+
+def test_table_marks_missing_cells(tiny):
+    grid = Grid([tiny], ['morph'], [0, 0.4], ['ce', 'anl-ce'], [0])
+    results = [r for r in fake_results(grid)
+               if not (r['cell']['loss'] == 'anl-ce' and
+                       r['cell']['noise'] == CLEAN)]
+    text = markdown(Summary(results))
+    assert '| ANL-CE | – | **44.0** |' in text  # no clean run: no retained
+
+
+def test_dry_run_prints_plan_and_writes_nothing(tiny, tmp_path, capsys):
+    work = tmp_path / 'work'
+    code = benchmark_main([
+        '--configs', tiny, '--noises', 'region-flip', 'morph',
+        '--rates', '0', '0.2', '--losses', 'ce', 'gce', '--work-dir',
+        str(work), '--dry-run'
+    ])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert '6 of 6 cells to run' in out
+    assert 'morph 0.2 gce seed 0: to run' in out
+    assert 'mmseg/.mim/tools/train.py' in out and '--launcher none' in out
+    assert not work.exists()
+
+
+def test_distributed_commands(tiny, tmp_path):
+    from anl_seg.benchmark.runner import train_command
+    options = RunOptions(tmp_path, gpus=4, port=29600)
+    command = train_command(options, 'c.py', 'w')
+    assert command[1:5] == ['-m', 'torch.distributed.run',
+                            '--nproc_per_node=4', '--master_port=29600']
+    assert command[-2:] == ['--launcher', 'pytorch']
+    assert train_command(RunOptions(tmp_path, launcher='slurm'), 'c.py',
+                         'w')[-2:] == ['--launcher', 'slurm']
+
+
+def test_bad_cli_input_is_one_line_error(tiny, capsys):
+    code = benchmark_main(['--configs', tiny, '--noises', 'morph',
+                           '--rates', '0.2', '--losses', 'nope'])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith('error: unknown loss')
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_micro_cell_end_to_end_then_skipped(tiny, tmp_path, monkeypatch):
+    from anl_seg.datasets.synthetic import make_synthetic_dataset
+    root = tmp_path / 'voc'
+    make_synthetic_dataset(root, layout='voc', num_train=4, num_val=2,
+                           size=(64, 80), seed=0)
+    grid = Grid([tiny], ['region-flip'], [0.4], ['anl-ce'], [0])
+    options = RunOptions(tmp_path / 'work', data_root=str(root), iters=2,
+                         cfg_options={'train_dataloader.batch_size': 2})
+    logs = []
+    results, failures = GridRunner(grid, options, logs.append).run()
+    assert failures == [] and len(results) == 1
+    result = results[0]
+    assert 0 <= result['metrics']['mIoU'] <= 100
+    assert len(result['class_iou']) == 21
+    assert 0 < result['noise']['pixel_noise_rate'] < 1
+    cell_dir = grid.cells()[0].directory(options.work_dir)
+    assert "type='ANLCELoss'" in (cell_dir / 'config.py').read_text()
+    report = json.loads(next(
+        (options.work_dir / 'noisy_masks').rglob('noise_report.json'))
+        .read_text())
+    assert report['complete'] and report['params']['rate'] == 0.4
+
+    # Resumed: the finished cell is read back, nothing is run.
+    def no_run(*args, **kwargs):
+        raise AssertionError('a finished cell was run again')
+
+    monkeypatch.setattr(subprocess, 'run', no_run)
+    again, failures = GridRunner(grid, options, logs.append).run()
+    assert again == results and failures == []
+    assert 'done before' in logs[-1]
+    # Other settings for the same work dir are refused, not mixed in.
+    options.iters = 3
+    with pytest.raises(BenchmarkError, match='other settings'):
+        GridRunner(grid, options, logs.append).run()

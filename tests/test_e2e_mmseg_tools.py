@@ -1,0 +1,74 @@
+"""End to end: mmseg's own, unmodified tools/train.py and tools/test.py.
+
+Trains the tiny configs for a few iterations on synthetic data in the real
+VOC and Cityscapes layouts, tests the saved checkpoint (weights-only loading
+on torch >= 2.6) and resumes from it. Runs with mmcv-lite.
+"""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anl_seg.datasets.synthetic import make_synthetic_dataset
+from anl_seg.utils.mmseg_tools import mmseg_tool_path
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+ITERS = 4
+SHORT_SCHEDULE = [
+    f'train_cfg.max_iters={ITERS}', f'train_cfg.val_interval={ITERS}',
+    f'default_hooks.checkpoint.interval={ITERS}',
+    f'param_scheduler.0.end={ITERS}', 'train_dataloader.batch_size=2',
+    'default_hooks.logger.interval=1'
+]
+LAYOUTS = {
+    'voc': ('ANL_SEG_VOC_ROOT', 'configs/tiny/unet-tiny_anl-ce_synthetic-voc.py'),
+    'cityscapes': ('ANL_SEG_CITYSCAPES_ROOT',
+                   'configs/tiny/unet-tiny_anl-ce_synthetic-cityscapes.py'),
+}
+
+
+def run(args, env_root, root, cwd):
+    env = dict(os.environ, **{env_root: str(root)})
+    env.pop('ANL_SEG_TRAIN_MASKS', None)
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd,
+                          env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.mark.parametrize('layout', sorted(LAYOUTS))
+def test_train_test_resume_with_mmseg_tools(layout, tmp_path):
+    env_root, config = LAYOUTS[layout]
+    root = tmp_path / layout
+    make_synthetic_dataset(root, layout=layout, num_train=6, num_val=3,
+                           size=(64, 80), seed=0)
+    work = tmp_path / 'work'
+    train = run([mmseg_tool_path('train'), REPO / config, '--work-dir', work,
+                 '--cfg-options', *SHORT_SCHEDULE], env_root, root, tmp_path)
+    assert train.returncode == 0, train.stderr[-3000:]
+    log = train.stdout + train.stderr
+    assert re.search(r'decode\.loss_anl_ce: [0-9.]+', log), log[-2000:]
+    ckpt = work / f'iter_{ITERS}.pth'
+    assert ckpt.is_file()
+
+    test = run([mmseg_tool_path('test'), REPO / config, ckpt, '--work-dir',
+                tmp_path / 'test'], env_root, root, tmp_path)
+    assert test.returncode == 0, test.stderr[-3000:]
+    miou = re.search(r'Iter\(test\).*mIoU: ([0-9.]+)',
+                     test.stdout + test.stderr)
+    assert miou, (test.stdout + test.stderr)[-2000:]
+    assert 0.0 <= float(miou.group(1)) <= 100.0
+
+    resume = run([mmseg_tool_path('train'), REPO / config, '--work-dir',
+                  work, '--resume', '--cfg-options', *SHORT_SCHEDULE,
+                  f'train_cfg.max_iters={ITERS + 2}'], env_root, root,
+                 tmp_path)
+    assert resume.returncode == 0, resume.stderr[-3000:]
+    log = resume.stdout + resume.stderr
+    assert f'resumed epoch: 0, iter: {ITERS}' in log
+    assert (work / f'iter_{ITERS + 2}.pth').is_file() or \
+        f'Iter(train) [{ITERS + 2}/{ITERS + 2}]' in log
