@@ -3,8 +3,10 @@
 Importing this package (directly or through ``custom_imports`` in a config)
 registers every loss, transform and hook with mmseg's registries.
 """
-from .compat import (allow_mmengine_checkpoint_globals,
-                     install_mmcv_ops_fallback)
+from .compat import (
+                     allow_mmengine_checkpoint_globals,
+                     install_mmcv_ops_fallback,
+)
 
 # Both must run before mmseg.models is imported.
 install_mmcv_ops_fallback()

@@ -94,6 +94,7 @@ def main():
         step = loss_step(MODELS.build(cfg), logits, label)
         peak = peak_memory_bytes(step)
         baseline = baseline or peak
+        step()  # warm-up
         start = time.perf_counter()
         for _ in range(args.repeat):
             step()

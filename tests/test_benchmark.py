@@ -8,8 +8,12 @@ import pytest
 import torch
 
 from anl_seg.benchmark import BenchmarkError, Grid, GridRunner, RunOptions
-from anl_seg.benchmark.cell_config import (cell_config, check_baseline,
-                                           load_config, mask_sources)
+from anl_seg.benchmark.cell_config import (
+    cell_config,
+    check_baseline,
+    load_config,
+    mask_sources,
+)
 from anl_seg.benchmark.cli import main as benchmark_main
 from anl_seg.benchmark.grid import CLEAN, parse_noise
 from anl_seg.benchmark.metric import PerClassIoUMetric

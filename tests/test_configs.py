@@ -273,6 +273,16 @@ def test_cfg_options_pick_train_masks(roots, setup, options):
                                                               [1]]
 
 
+def test_cfg_options_add_clipping_to_a_baseline(roots):
+    """The documented way to clip a baseline's gradients like ANL's."""
+    cfg = load(
+        leaf_path('deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512', 'gce'), **{
+            'optim_wrapper.clip_grad._delete_': True,
+            'optim_wrapper.clip_grad.max_norm': 5.0
+        })
+    assert cfg.optim_wrapper.clip_grad == dict(max_norm=5.0)
+
+
 def test_model_without_aux_head_takes_decode_loss_only(tmp_path):
     """The documented glue for a model with no auxiliary head."""
     leaf = tmp_path / 'tiny_anl-ce.py'
@@ -421,7 +431,7 @@ def test_one_train_step(synthetic_data, setup_models, setup, loss):
 
 @pytest.mark.parametrize('setup', SETUPS)
 def test_val_step_scores_clean_masks(synthetic_data, setup_models, setup):
-    cfg = tiny(load(leaf_path(setup, 'anl-ce')))
+    cfg = tiny(load(leaf_path(setup, 'ce')))
     model = setup_models(setup).eval()
     dataset = DATASETS.build(cfg.val_dataloader.dataset)
     data = pseudo_collate([dataset[0]])

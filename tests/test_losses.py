@@ -308,6 +308,15 @@ def test_forward_ignore_index_wins_over_constructor():
     assert (label == 3).any()
 
 
+@pytest.mark.parametrize('dtype', [torch.uint8, torch.int32])
+def test_other_integer_label_dtypes(dtype):
+    logits, label = make_batch((2, 5, 4, 4), seed=6)
+    loss = MODELS.build(dict(CASES['anl_ce_er'][0], class_weight=[1, 2] * 2 +
+                             [3]))
+    torch.testing.assert_close(loss(logits, label.to(dtype)),
+                               loss(logits, label))
+
+
 def test_default_names_and_loss_name():
     expected = {
         'NCELoss': 'loss_nce', 'NFLLoss': 'loss_nfl', 'NNCELoss': 'loss_nnce',

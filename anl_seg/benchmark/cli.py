@@ -13,13 +13,16 @@ Examples::
 """
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from .errors import BenchmarkError
 from .grid import Grid
+from .jsonio import write_json_atomic
 from .losses import LOSS_DIR
 from .paths import resolve_path
 from .preset import GRID_KEYS, available_presets, load_preset
+from .run_info import run_info
 from .runner import LAUNCHERS, GridRunner, RunOptions
 
 
@@ -126,7 +129,9 @@ def settings_from_args(args):
 
 def main(argv=None):
     """Run the CLI; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    start = time.perf_counter()
     try:
         grid, options, out_dir, title, intro = settings_from_args(args)
         runner = GridRunner(grid, options)
@@ -140,6 +145,10 @@ def main(argv=None):
             results, failures = runner.run()
         from .report import write_report
         paths = write_report(results, out_dir, title, intro)
+        if paths:
+            info = run_info(argv, time.perf_counter() - start, results)
+            paths.append(
+                write_json_atomic(out_dir / 'run_info.json', info))
     except BenchmarkError as exc:
         print(f'error: {" ".join(str(exc).split())}', file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ def write_json_atomic(path, data):
     temp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     temp.write_text(json.dumps(data, indent=2, allow_nan=False) + '\n')
     os.replace(temp, path)
+    return path
 
 
 def read_json(path):

@@ -30,6 +30,7 @@ from .losses import loss_recipe
 from .masks import noisy_masks, severity
 
 RESULT_NAME = 'result.json'
+SETTINGS_NAME = 'settings.json'
 METRICS_NAME = 'metrics.json'
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
@@ -225,11 +226,14 @@ class GridRunner:
         if not path.is_file():
             return None
         result = read_json(path)
-        if result.get('settings') != self.settings(cell):
+        old, new = result.get('settings') or {}, self.settings(cell)
+        changed = [key for key in new if old.get(key) != new[key]]
+        if changed:
+            what = '; '.join(f'{key} {old.get(key)!r} now {new[key]!r}'
+                             for key in changed)
             raise BenchmarkError(
-                f'{path} was run with other settings '
-                f'({result.get("settings")}); use another work dir or '
-                f'delete it')
+                f'{path} was run with other settings ({what}); use another '
+                f'work dir or delete it')
         return result
 
     def collect(self):
@@ -336,9 +340,15 @@ class GridRunner:
         """
         base, sources = self.config(cell.config)
         cell_dir = cell.directory(self.options.work_dir)
-        cell_dir.mkdir(parents=True, exist_ok=True)
-        directories, noise = self.train_masks(cell, sources)
         train_dir, test_dir = cell_dir / 'train', cell_dir / 'test'
+        settings = self.settings(cell)
+        started = cell_dir / SETTINGS_NAME
+        if started.is_file() and read_json(started) != settings:
+            # An unfinished attempt with other settings: --resume must
+            # not continue its checkpoints.
+            shutil.rmtree(train_dir, ignore_errors=True)
+        write_json_atomic(started, settings)
+        directories, noise = self.train_masks(cell, sources)
         metrics_file = cell_dir / METRICS_NAME
         cfg = cell_config(base, loss=cell.loss, seed=cell.seed,
                           work_dir=train_dir, results_file=metrics_file,
@@ -365,7 +375,7 @@ class GridRunner:
         class_iou = metrics.pop('class_iou')
         result = {
             'cell': cell.to_dict(),
-            'settings': self.settings(cell),
+            'settings': settings,
             'dataset': sources[0].dataset,
             'metrics': metrics,
             'class_iou': class_iou,

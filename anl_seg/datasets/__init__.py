@@ -1,2 +1,3 @@
 """Registers anl_seg modules with mmseg."""
+from .synthetic import *  # noqa: F401,F403
 from .transforms import *  # noqa: F401,F403

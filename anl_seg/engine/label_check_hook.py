@@ -6,7 +6,6 @@ plausible but wrong mIoU. This hook checks every train/val/test batch (one
 ``max`` per mask, negligible cost) and names the file and value.
 """
 from mmengine.hooks import Hook
-
 from mmseg.registry import HOOKS
 
 

@@ -131,8 +131,8 @@ class PixelwiseLoss(nn.Module):
 
         Args:
             log_prob (Tensor): ``log p`` of every class, ``(N, C, ...)``.
-            target_log_prob (Tensor): ``log p_y``, ``(N, ...)``; the value at
-                an ignored pixel is that of class 0 and is discarded.
+            target_log_prob (Tensor): ``log p_y``, ``(N, ...)``; 0 at
+                ignored pixels, whose loss is discarded.
             valid (Tensor): Bool mask of the non-ignored pixels, ``(N, ...)``;
                 only batch-level terms need it.
         """
@@ -197,8 +197,8 @@ class PixelwiseLoss(nn.Module):
             raise ValueError(
                 f'class_weight has {class_weight.numel()} entries but '
                 f'cls_score has {num_classes} classes')
-        return torch.where(valid, class_weight[torch.where(valid, label, 0)],
-                           0.0)
+        in_range = torch.where(valid, label, 0).long()
+        return torch.where(valid, class_weight[in_range], 0.0)
 
     @staticmethod
     def _check_weight(weight: Tensor, loss: Tensor) -> Tensor:

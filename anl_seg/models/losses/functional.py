@@ -15,6 +15,7 @@ the official Active Negative Loss code (Virusdoll/Active-Negative-Loss,
 the reference a fused kernel must reproduce; keep them plain torch.
 """
 import math
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -124,11 +125,8 @@ def normalized_negative_focal(log_prob: Tensor,
                               gamma: float,
                               p_min: float = 1e-7) -> Tensor:
     """NNFL ``= 1 - (A - FL_y) / sum_k (A - FL_k)``, ``A = FL(p_min)``."""
-
-    def term_fn(lp):
-        return focal_term(lp, gamma)
-
-    return _negative_of(term_fn, log_prob, target_log_prob, p_min)
+    return _negative_of(partial(focal_term, gamma=gamma), log_prob,
+                        target_log_prob, p_min)
 
 
 # --- passive losses --------------------------------------------------------
