@@ -48,5 +48,8 @@ mmcv-full: $(STAMP)
 	$(PIP) install -q "setuptools<81"
 	$(PY) -c "import mmcv.ops; print('full mmcv', mmcv.__version__)"
 
+bench-losses: $(STAMP)
+	$(PY) benchmarks/bench_losses.py --device cpu --quick --with-reference
+
 clean:
 	rm -rf work_dirs .pytest_cache

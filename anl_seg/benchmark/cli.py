@@ -22,6 +22,7 @@ from .jsonio import write_json_atomic
 from .losses import LOSS_DIR
 from .paths import resolve_path
 from .preset import GRID_KEYS, available_presets, load_preset
+from .report import write_report
 from .run_info import run_info
 from .runner import LAUNCHERS, GridRunner, RunOptions
 
@@ -143,9 +144,8 @@ def main(argv=None):
             results, failures = runner.collect(), []
         else:
             results, failures = runner.run()
-        from .report import write_report
         paths = write_report(results, out_dir, title, intro)
-        if paths:
+        if paths and not args.report_only:
             info = run_info(argv, time.perf_counter() - start, results)
             paths.append(
                 write_json_atomic(out_dir / 'run_info.json', info))

@@ -102,11 +102,20 @@ def tool_command(options, tool, *args):
     return [options.python, script, *args, '--launcher', options.launcher]
 
 
-def train_command(options, config, work_dir):
-    # --resume continues an interrupted run from its last checkpoint
-    # (mmengine trains from scratch when there is none).
+def train_command(options, config, work_dir, resume=False):
+    """mmseg training command; ``resume`` continues from the config's
+    ``load_from`` (set to the run's last checkpoint)."""
     return tool_command(options, 'train', config, '--work-dir', work_dir,
-                        '--resume')
+                        *(['--resume'] if resume else []))
+
+
+def last_checkpoint(work_dir):
+    """The checkpoint mmengine last saved in ``work_dir``, or ``None``."""
+    pointer = Path(work_dir) / 'last_checkpoint'
+    if not pointer.is_file():
+        return None
+    path = Path(pointer.read_text().strip())
+    return path if path.is_file() else None
 
 
 def test_command(options, config, checkpoint, work_dir):
@@ -354,16 +363,22 @@ class GridRunner:
                           work_dir=train_dir, results_file=metrics_file,
                           train_masks=directories, iters=self.options.iters,
                           cfg_options=self.options.cfg_options)
+        # An interrupted run continues from its checkpoint. mmengine's
+        # --resume resumes from load_from when set (e.g. pretrained
+        # weights), so it must point at that checkpoint.
+        resume_from = last_checkpoint(train_dir)
+        if resume_from is not None:
+            cfg.load_from = str(resume_from)
         config = cell_dir / 'config.py'
         cfg.dump(str(config))
         train_s = run_logged(
-            train_command(self.options, config, train_dir),
+            train_command(self.options, config, train_dir,
+                          resume=resume_from is not None),
             cell_dir / 'train.log', 'training')
-        pointer = train_dir / 'last_checkpoint'
-        if not pointer.is_file():
-            raise BenchmarkError(f'training wrote no checkpoint '
-                                 f'({pointer} is missing)')
-        checkpoint = Path(pointer.read_text().strip())
+        checkpoint = last_checkpoint(train_dir)
+        if checkpoint is None:
+            raise BenchmarkError(f'training wrote no checkpoint in '
+                                 f'{train_dir}')
         if metrics_file.exists():
             metrics_file.unlink()
         test_s = run_logged(

@@ -4,10 +4,14 @@ regulariser of the paper's ER variants (``lamb > 0``).
 The paper's ``delta * sum|theta|`` term needs the model, not the logits: use
 ``anl_seg.engine.L1PenaltyOptimWrapper`` for it.
 """
+import math
+
+import torch
 from mmseg.registry import MODELS
 from torch import Tensor
 
 from . import functional as LF
+from . import fused
 from .base import PixelwiseLoss, check_number, check_p_min
 
 
@@ -24,6 +28,8 @@ class _ActiveNegativeLoss(PixelwiseLoss):
                  beta: float = 1.0,
                  lamb: float = 0.0,
                  p_min: float = 1e-7,
+                 prior=None,
+                 warmup_iters: int = 0,
                  **kwargs):
         super().__init__(**kwargs)
         for name, value in (('alpha', alpha), ('beta', beta), ('lamb', lamb)):
@@ -33,23 +39,110 @@ class _ActiveNegativeLoss(PixelwiseLoss):
         self.beta = beta
         self.lamb = lamb
         self.p_min = p_min
+        self.prior = _check_prior(prior)
+        if not (isinstance(warmup_iters, int) and warmup_iters >= 0):
+            raise ValueError('warmup_iters must be an int >= 0, got '
+                             f'{warmup_iters!r}')
+        self.warmup_iters = warmup_iters
+        # Training forwards seen during the CE -> ANL warm-up (counting
+        # stops once it is over). A hook may set it (e.g. to runner.iter on
+        # resume).
+        self.step = 0
+        self._batch_label = None
 
     def active_negative(self, log_prob: Tensor,
                         target_log_prob: Tensor) -> Tensor:
         raise NotImplementedError
 
+    #: Focusing parameter of the active and negative terms (0: CE).
+    gamma = 0.0
+
+    def fused_formula(self):
+        # The batch regulariser needs every pixel's softmax, the warm-up
+        # mixes in CE: reference path.
+        if self.lamb > 0 or self.step < self.warmup_iters:
+            return None
+        term = fused.active_term(self.gamma)
+        return fused.weighted_sum([
+            (self.alpha, fused.normalized_formula(term)),
+            (self.beta, fused.normalized_negative_formula(term, self.p_min)),
+        ])
+
+    def forward(self, cls_score, label, *args, **kwargs):
+        # prior='batch' needs the labels inside pixel_loss, which the base
+        # class does not pass on; keep them for this call only.
+        self._batch_label = label
+        try:
+            return super().forward(cls_score, label, *args, **kwargs)
+        finally:
+            self._batch_label = None
+
+    def check_num_classes(self, num_classes):
+        check_p_min(self.p_min, num_classes)
+
     def pixel_loss(self, log_prob, target_log_prob, valid):
-        check_p_min(self.p_min, log_prob.shape[1])
         loss = self.active_negative(log_prob, target_log_prob)
+        if self.warmup_iters > 0:
+            weight = LF.warmup_weight(self.step, self.warmup_iters)
+            if self.training:
+                self.step += 1
+            if weight < 1:
+                # CE scaled to ANL's gradient size (see anl_init_gain)
+                gain = self.init_gain(log_prob.shape[1])
+                loss = weight * loss + (1 - weight) * gain * LF.cross_entropy(
+                    target_log_prob)
         if self.lamb > 0:
             sums, count = LF.class_prob_sums(log_prob, valid)
-            loss = loss + self.lamb * LF.entropy_regularizer(
-                sums, count, self.p_min)
+            if self.prior is None:
+                regularizer = LF.entropy_regularizer(sums, count, self.p_min)
+            else:
+                regularizer = LF.prior_kl_regularizer(
+                    sums, count, self._prior_of(valid, sums.numel()),
+                    self.p_min)
+            loss = loss + self.lamb * regularizer
         return loss
 
+    def init_gain(self, num_classes: int) -> float:
+        """ANL's logit gradient over CE's at a uniform prediction."""
+        return LF.anl_init_gain(self.alpha, self.beta, num_classes,
+                                self.p_min)
+
+    def _prior_of(self, valid, num_classes) -> Tensor:
+        """The prior class distribution of the regulariser, ``(C,)``."""
+        if self.prior == 'batch':
+            label = getattr(self, '_batch_label', None)
+            if label is None:
+                raise ValueError("prior='batch' needs the labels: call the "
+                                 'loss module, not pixel_loss directly')
+            return LF.label_marginal(label, valid, num_classes)
+        if len(self.prior) != num_classes:
+            raise ValueError(f'prior has {len(self.prior)} entries but '
+                             f'cls_score has {num_classes} classes')
+        prior = torch.tensor(self.prior, dtype=torch.float32,
+                             device=valid.device)
+        return prior / prior.sum()
+
     def extra_repr(self) -> str:
+        recipe = ''
+        if self.prior is not None:
+            recipe += f'prior={self.prior!r}, '
+        if self.warmup_iters:
+            recipe += f'warmup_iters={self.warmup_iters}, '
         return (f'alpha={self.alpha}, beta={self.beta}, lamb={self.lamb}, '
-                f'p_min={self.p_min}, ' + super().extra_repr())
+                f'p_min={self.p_min}, ' + recipe + super().extra_repr())
+
+
+def _check_prior(prior):
+    """``None``, ``'batch'`` or a list of class frequencies (summing > 0)."""
+    if prior is None or prior == 'batch':
+        return prior
+    if isinstance(prior, (list, tuple)) and prior and all(
+            isinstance(v, (int, float)) and math.isfinite(v) and v >= 0
+            for v in prior) and sum(prior) > 0:
+        return [float(v) for v in prior]
+    raise ValueError("prior must be None, 'batch' or a list of finite "
+                     f'class frequencies >= 0 with a positive sum, '
+                     f'got {prior!r}')
 
 
 @MODELS.register_module()
@@ -95,6 +188,10 @@ class ANLFLLoss(_ActiveNegativeLoss):
     def active_negative(self, log_prob, target_log_prob):
         return LF.anl_fl(log_prob, target_log_prob, self.alpha, self.beta,
                          self.gamma, self.p_min)
+
+    def init_gain(self, num_classes: int) -> float:
+        return LF.anl_init_gain(self.alpha, self.beta, num_classes,
+                                self.p_min, self.gamma)
 
     def extra_repr(self) -> str:
         return f'gamma={self.gamma}, ' + super().extra_repr()

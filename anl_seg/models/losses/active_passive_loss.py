@@ -2,11 +2,12 @@
 """
 from mmseg.registry import MODELS
 
+from . import fused
 from .base import PixelwiseLoss, check_number
 
 # Set on ActivePassiveLoss itself; a part's copy would be silently unused.
 _OUTER_ONLY = ('reduction', 'loss_weight', 'ignore_index', 'class_weight',
-               'loss_name')
+               'loss_name', 'impl')
 
 
 def _build_part(role: str, cfg) -> PixelwiseLoss:
@@ -60,6 +61,18 @@ class ActivePassiveLoss(PixelwiseLoss):
                                                 valid) +
             self.beta * self.passive.pixel_loss(log_prob, target_log_prob,
                                                 valid))
+
+    def check_num_classes(self, num_classes):
+        self.active.check_num_classes(num_classes)
+        self.passive.check_num_classes(num_classes)
+
+    def fused_formula(self):
+        active = self.active.fused_formula()
+        passive = self.passive.fused_formula()
+        if active is None or passive is None:
+            return None
+        return fused.weighted_sum([(self.alpha, active),
+                                   (self.beta, passive)])
 
     def extra_repr(self) -> str:
         return (f'alpha={self.alpha}, beta={self.beta}, ' +

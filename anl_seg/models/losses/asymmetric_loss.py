@@ -1,7 +1,10 @@
 """Asymmetric losses AGCE, AUL and AEL (Zhou et al., 2021)."""
+from functools import partial
+
 from mmseg.registry import MODELS
 
 from . import functional as LF
+from . import fused
 from .base import PixelwiseLoss, check_number
 
 
@@ -28,6 +31,11 @@ class AGCELoss(PixelwiseLoss):
         return LF.asymmetric_generalized_cross_entropy(target_log_prob,
                                                        self.a, self.q)
 
+    def fused_formula(self):
+        return fused.target_only(
+            partial(LF.asymmetric_generalized_cross_entropy, a=self.a,
+                    q=self.q))
+
 
 @MODELS.register_module()
 class AULLoss(PixelwiseLoss):
@@ -51,6 +59,10 @@ class AULLoss(PixelwiseLoss):
     def pixel_loss(self, log_prob, target_log_prob, valid):
         return LF.asymmetric_unhinged(target_log_prob, self.a, self.q)
 
+    def fused_formula(self):
+        return fused.target_only(
+            partial(LF.asymmetric_unhinged, a=self.a, q=self.q))
+
 
 @MODELS.register_module()
 class AELLoss(PixelwiseLoss):
@@ -70,3 +82,7 @@ class AELLoss(PixelwiseLoss):
 
     def pixel_loss(self, log_prob, target_log_prob, valid):
         return LF.asymmetric_exponential(target_log_prob, self.a)
+
+    def fused_formula(self):
+        return fused.target_only(
+            partial(LF.asymmetric_exponential, a=self.a))

@@ -5,6 +5,7 @@ Subclasses only implement :meth:`PixelwiseLoss.pixel_loss`, which maps
 ``functional.py``.
 """
 import math
+import os
 from typing import Optional
 
 import torch
@@ -14,8 +15,12 @@ from mmseg.models.losses.utils import get_class_weight, weight_reduce_loss
 from torch import Tensor
 
 from .functional import gather_target_log_prob
+from .fused import FusedFormula, fused_pixel_loss
 
 _REDUCTIONS = ('none', 'mean', 'sum')
+IMPLS = ('auto', 'fused', 'reference')
+#: Overrides ``impl='auto'`` of every loss, e.g. ``reference`` to debug.
+IMPL_ENV = 'ANL_SEG_LOSS_IMPL'
 
 
 def check_number(name: str, value: float, minimum: float = 0.0,
@@ -95,6 +100,12 @@ class PixelwiseLoss(nn.Module):
             the summed weights of the valid pixels. Defaults to None.
         loss_name (str, optional): Name in the loss dict; must start with
             ``loss_``. Defaults to the class' ``default_loss_name``.
+        impl (str): ``'fused'`` (``fused.py``: analytic backward, about
+            the memory of one gradient), ``'reference'`` (``log_softmax``
+            + the formulas of ``functional.py`` + autograd) or ``'auto'``:
+            fused when the loss has a fused formula, unless the environment
+            variable ``ANL_SEG_LOSS_IMPL`` says otherwise. Defaults to
+            ``'auto'``.
     """
 
     default_loss_name = 'loss_pixelwise'
@@ -104,8 +115,11 @@ class PixelwiseLoss(nn.Module):
                  loss_weight: float = 1.0,
                  ignore_index: int = 255,
                  class_weight=None,
-                 loss_name: Optional[str] = None):
+                 loss_name: Optional[str] = None,
+                 impl: str = 'auto'):
         super().__init__()
+        if impl not in IMPLS:
+            raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
         if reduction not in _REDUCTIONS:
             raise ValueError(f'reduction must be one of {_REDUCTIONS}, '
                              f'got {reduction!r}')
@@ -119,6 +133,7 @@ class PixelwiseLoss(nn.Module):
         self.ignore_index = ignore_index
         self.class_weight = get_class_weight(class_weight)
         self._loss_name = loss_name
+        self.impl = impl
 
     @property
     def loss_name(self) -> str:
@@ -137,6 +152,29 @@ class PixelwiseLoss(nn.Module):
                 only batch-level terms need it.
         """
         raise NotImplementedError
+
+    def check_num_classes(self, num_classes: int):
+        """Raise ``ValueError`` if a hyper-parameter does not suit ``C``."""
+
+    def fused_formula(self) -> Optional[FusedFormula]:
+        """The same per-pixel loss for ``fused.py``, None if it has none."""
+        return None
+
+    def _formula_to_use(self) -> Optional[FusedFormula]:
+        """The fused formula if ``impl`` (or its environment) selects it."""
+        impl = self.impl
+        if impl == 'auto':
+            impl = os.environ.get(IMPL_ENV, 'auto')
+            if impl not in IMPLS:
+                raise ValueError(f'{IMPL_ENV} must be one of {IMPLS}, '
+                                 f'got {impl!r}')
+        if impl == 'reference':
+            return None
+        formula = self.fused_formula()
+        if formula is None and self.impl == 'fused':
+            raise ValueError(f'{self!r} has no fused implementation: use '
+                             "impl='auto' or 'reference'")
+        return formula
 
     def forward(self,
                 cls_score: Tensor,
@@ -170,12 +208,18 @@ class PixelwiseLoss(nn.Module):
         num_classes = cls_score.shape[1]
         valid = label != ignore_index
         check_label_range(label, valid, num_classes, ignore_index)
+        self.check_num_classes(num_classes)
+        formula = self._formula_to_use()
         with torch.autocast(cls_score.device.type, enabled=False):
-            log_prob = F.log_softmax(cls_score.float(), dim=1)
-            target_log_prob = gather_target_log_prob(log_prob, label.long(),
-                                                     ignore_index)
-            loss = self.pixel_loss(log_prob, target_log_prob, valid)
-            loss = torch.where(valid, loss, 0.0)
+            if formula is not None:
+                loss = fused_pixel_loss(cls_score, label.long(), formula,
+                                        ignore_index).float()
+            else:
+                log_prob = F.log_softmax(cls_score.float(), dim=1)
+                target_log_prob = gather_target_log_prob(
+                    log_prob, label.long(), ignore_index)
+                loss = self.pixel_loss(log_prob, target_log_prob, valid)
+                loss = torch.where(valid, loss, 0.0)
             if self.class_weight is not None:
                 pixel_weight = self._class_weight_of(label, valid,
                                                      num_classes)
@@ -214,4 +258,4 @@ class PixelwiseLoss(nn.Module):
     def extra_repr(self) -> str:
         return (f'loss_name={self.loss_name!r}, '
                 f'loss_weight={self.loss_weight}, '
-                f'ignore_index={self.ignore_index}')
+                f'ignore_index={self.ignore_index}, impl={self.impl!r}')

@@ -245,3 +245,61 @@ def entropy_regularizer(sums: Tensor, count: Tensor,
     mean_prob = (sums / count.clamp(min=1)).clamp(min=p_min, max=1 - p_min)
     entropy_gap = math.log(sums.numel()) + (mean_prob * mean_prob.log()).sum()
     return torch.where(count > 0, entropy_gap, torch.zeros_like(entropy_gap))
+
+
+# --- segmentation recipe (docs/anl_recipe.md), opt-in --------------------
+
+
+def label_marginal(label: Tensor, valid: Tensor, num_classes: int) -> Tensor:
+    """Fraction of the valid pixels labelled with each class, ``(C,)``.
+
+    All zeros when no pixel is valid.
+    """
+    counts = torch.bincount(label[valid].long(), minlength=num_classes)
+    counts = counts.to(torch.float32)
+    return counts / counts.sum().clamp(min=1)
+
+
+def prior_kl_regularizer(sums: Tensor, count: Tensor, prior: Tensor,
+                         p_min: float = 1e-7) -> Tensor:
+    """``KL(pbar || prior) = sum_c pbar_c (log pbar_c - log prior_c)``.
+
+    The paper's :func:`entropy_regularizer` is the uniform-prior case; a
+    segmentation label marginal is far from uniform (background is most
+    pixels), so pulling ``pbar`` to uniform fights the data. ``pbar`` is
+    clamped to ``[p_min, 1 - p_min]`` and ``prior`` to ``>= p_min``. Zero
+    (with zero gradient) when no pixel is valid.
+    """
+    mean_prob = (sums / count.clamp(min=1)).clamp(min=p_min, max=1 - p_min)
+    log_prior = prior.to(mean_prob).clamp(min=p_min).log()
+    kl = (mean_prob * (mean_prob.log() - log_prior)).sum()
+    return torch.where(count > 0, kl, torch.zeros_like(kl))
+
+
+def warmup_weight(step: int, warmup_iters: int) -> float:
+    """Weight of ANL in ``(1 - w) * CE + w * ANL``: ``min(1, step / T)``.
+
+    1 (pure ANL) when ``warmup_iters`` is 0.
+    """
+    if warmup_iters <= 0:
+        return 1.0
+    return min(1.0, max(step, 0) / warmup_iters)
+
+
+def anl_init_gain(alpha: float, beta: float, num_classes: int,
+                  p_min: float = 1e-7, gamma: float = 0.0) -> float:
+    """Gradient of ANL w.r.t. the logits over CE's, at a uniform prediction.
+
+    At ``p = 1/C`` every term's logit gradient is a multiple of CE's
+    ``p - onehot``: NCE's is ``1 / (C log C)``, NNCE's ``1 / (C (A - log
+    C))`` with ``A = -log p_min`` (focal versions: ``f = (1 - 1/C)^gamma``
+    times ``1 / (C f log C)`` and ``1 / (C (A_f - f log C))``, ``A_f =
+    (1 - p_min)^gamma A``). Multiplying CE by this gain gives it ANL's
+    gradient scale, so that a CE -> ANL warm-up does not hand Adam a
+    gradient 10-100 times smaller than the one it was normalised to.
+    """
+    log_c = math.log(num_classes)
+    factor = (1 - 1 / num_classes)**gamma
+    bound = (1 - p_min)**gamma * -math.log(p_min)
+    return (alpha / (num_classes * log_c) + beta * factor /
+            (num_classes * (bound - factor * log_c)))

@@ -2,6 +2,7 @@
 from mmseg.registry import MODELS
 
 from . import functional as LF
+from . import fused
 from .base import PixelwiseLoss, check_number, check_p_min
 
 
@@ -24,10 +25,16 @@ class NNCELoss(PixelwiseLoss):
         check_p_min(p_min)
         self.p_min = p_min
 
+    def check_num_classes(self, num_classes):
+        check_p_min(self.p_min, num_classes)
+
     def pixel_loss(self, log_prob, target_log_prob, valid):
-        check_p_min(self.p_min, log_prob.shape[1])
         return LF.normalized_negative_cross_entropy(log_prob, target_log_prob,
                                                     self.p_min)
+
+    def fused_formula(self):
+        return fused.normalized_negative_formula(fused.active_term(),
+                                                 self.p_min)
 
 
 @MODELS.register_module()
@@ -52,7 +59,13 @@ class NNFLLoss(PixelwiseLoss):
         self.gamma = gamma
         self.p_min = p_min
 
+    def check_num_classes(self, num_classes):
+        check_p_min(self.p_min, num_classes)
+
     def pixel_loss(self, log_prob, target_log_prob, valid):
-        check_p_min(self.p_min, log_prob.shape[1])
         return LF.normalized_negative_focal(log_prob, target_log_prob,
                                             self.gamma, self.p_min)
+
+    def fused_formula(self):
+        return fused.normalized_negative_formula(
+            fused.active_term(self.gamma), self.p_min)

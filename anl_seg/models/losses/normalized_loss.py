@@ -2,6 +2,7 @@
 from mmseg.registry import MODELS
 
 from . import functional as LF
+from . import fused
 from .base import PixelwiseLoss, check_number
 
 
@@ -18,6 +19,9 @@ class NCELoss(PixelwiseLoss):
 
     def pixel_loss(self, log_prob, target_log_prob, valid):
         return LF.normalized_cross_entropy(log_prob, target_log_prob)
+
+    def fused_formula(self):
+        return fused.normalized_formula(fused.active_term())
 
 
 @MODELS.register_module()
@@ -39,3 +43,6 @@ class NFLLoss(PixelwiseLoss):
 
     def pixel_loss(self, log_prob, target_log_prob, valid):
         return LF.normalized_focal(log_prob, target_log_prob, self.gamma)
+
+    def fused_formula(self):
+        return fused.normalized_formula(fused.active_term(self.gamma))

@@ -1,7 +1,10 @@
 """Bounded (passive) losses MAE, RCE, GCE and the symmetric CE + RCE."""
+from functools import partial
+
 from mmseg.registry import MODELS
 
 from . import functional as LF
+from . import fused
 from .base import PixelwiseLoss, check_number
 
 
@@ -18,6 +21,9 @@ class MAELoss(PixelwiseLoss):
     def pixel_loss(self, log_prob, target_log_prob, valid):
         return LF.mean_absolute_error(target_log_prob)
 
+    def fused_formula(self):
+        return fused.target_only(LF.mean_absolute_error)
+
 
 @MODELS.register_module()
 class RCELoss(PixelwiseLoss):
@@ -31,6 +37,9 @@ class RCELoss(PixelwiseLoss):
 
     def pixel_loss(self, log_prob, target_log_prob, valid):
         return LF.reverse_cross_entropy(log_prob, target_log_prob)
+
+    def fused_formula(self):
+        return fused.reverse_cross_entropy_formula()
 
 
 @MODELS.register_module()
@@ -52,6 +61,10 @@ class GCELoss(PixelwiseLoss):
 
     def pixel_loss(self, log_prob, target_log_prob, valid):
         return LF.generalized_cross_entropy(target_log_prob, self.q)
+
+    def fused_formula(self):
+        return fused.target_only(
+            partial(LF.generalized_cross_entropy, q=self.q))
 
 
 @MODELS.register_module()
@@ -76,3 +89,9 @@ class SCELoss(PixelwiseLoss):
     def pixel_loss(self, log_prob, target_log_prob, valid):
         return LF.symmetric_cross_entropy(log_prob, target_log_prob,
                                           self.alpha, self.beta)
+
+    def fused_formula(self):
+        return fused.weighted_sum([
+            (self.alpha, fused.target_only(LF.cross_entropy)),
+            (self.beta, fused.reverse_cross_entropy_formula()),
+        ])

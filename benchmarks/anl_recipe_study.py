@@ -1,0 +1,463 @@
+"""ANL on dense prediction: why it fails and which recipe fixes it.
+
+Trains the tiny UNet of ``configs/tiny`` in-process (plain PyTorch loop,
+model built by mmseg's ``MODELS`` from the tiny config, the decode head's
+loss replaced by each studied loss config, so the registered loss modules
+run with their real options) on the shipped synthetic VOC data, with clean
+labels and two kinds of label noise, over several seeds. Writes into
+``--out``: ``results.md`` (mean +- std mIoU on the clean val set),
+``runs.json`` (every curve), ``diagnosis.json`` and PNG plots.
+
+Usage (the committed results, see benchmarks/anl_recipe/README.md)::
+
+    python benchmarks/anl_recipe_study.py --seeds 0 1 2 --jobs 2
+"""
+import argparse
+import copy
+import json
+import math
+import os
+import time
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / 'configs/tiny/unet-tiny_ce_synthetic-voc.py'
+NUM_CLASSES = 21
+IGNORE = 255
+
+# name: decode-head loss config. 'CE' is the tiny config's own loss.
+METHODS = {
+    'CE': None,
+    'ANL-CE (paper 10/1)': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
+    'ANL-CE recipe': dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0, lamb=0.05, prior='batch',
+        warmup_iters=100),
+    # ablations: one remedy at a time
+    'ANL-CE +warm-up': dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0, warmup_iters=100),
+    'ANL-CE +prior 0.05': dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0, lamb=0.05, prior='batch'),
+    'ANL-CE +prior 1': dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0, lamb=1.0, prior='batch'),
+    'ANL-CE +uniform ER 1': dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0, lamb=1.0),
+    'ANL-CE +p_min 1e-4': dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0, p_min=1e-4),
+}
+MAIN_METHODS = ['CE', 'ANL-CE (paper 10/1)', 'ANL-CE recipe']
+# name: (noise name, parameters); None: clean labels.
+SETTINGS = {
+    'clean': None,
+    'region-flip 40%': ('region-flip', dict(rate=0.4)),
+    'morph 50%': ('morph', dict(rate=0.5)),
+}
+
+
+# --- data ------------------------------------------------------------------
+
+
+def load_split(root, split):
+    """Images (N, 3, H, W) float32 normalised, masks and instance maps."""
+    from PIL import Image
+    names = (root / f'ImageSets/Segmentation/{split}.txt').read_text()
+    images, masks, objects = [], [], []
+    for name in names.split():
+        img = np.asarray(Image.open(root / f'JPEGImages/{name}.jpg'))
+        images.append(img[..., ::-1].astype(np.float32))  # BGR like mmcv
+        masks.append(np.asarray(
+            Image.open(root / f'SegmentationClass/{name}.png')))
+        objects.append(np.asarray(
+            Image.open(root / f'SegmentationObject/{name}.png')))
+    images = np.stack(images)[..., ::-1]  # to RGB (bgr_to_rgb=True)
+    mean = np.array([123.675, 116.28, 103.53], np.float32)
+    std = np.array([58.395, 57.12, 57.375], np.float32)
+    images = ((images - mean) / std).transpose(0, 3, 1, 2)
+    return (np.ascontiguousarray(images), np.stack(masks).astype(np.int64),
+            objects)
+
+
+def make_data(data_root):
+    """The shipped synthetic VOC set (60 train, 20 val, 64x80)."""
+    from anl_seg.datasets.synthetic import make_synthetic_dataset
+    root = Path(data_root)
+    if not (root / '.anl_seg_synthetic.json').is_file():
+        make_synthetic_dataset(root, layout='voc', num_train=60, num_val=20,
+                               size=(64, 80), seed=0)
+    return root
+
+
+def noisy_masks(masks, objects, setting, seed):
+    """Train masks under ``setting``, regions from ``SegmentationObject``."""
+    from anl_seg.noise import build_noise_for, extract_regions, get_spec
+    if SETTINGS[setting] is None:
+        return masks.copy()
+    spec = get_spec('voc')
+    name, params = SETTINGS[setting]
+    noise = build_noise_for(spec, name, **params)
+    rng = np.random.default_rng(1000 + seed)
+    out = []
+    for mask, inst in zip(masks, objects):
+        regions = extract_regions(mask, spec.ignore_index, spec.background,
+                                  spec.object_ids(inst))
+        out.append(noise(mask, rng, regions))
+    return np.stack(out).astype(np.int64)
+
+
+# --- model, loss, metrics --------------------------------------------------
+
+
+def build_model(loss_cfg):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(str(CONFIG))
+    model_cfg = copy.deepcopy(cfg.model)
+    if loss_cfg is not None:
+        model_cfg.decode_head.loss_decode = dict(loss_cfg)
+    return MODELS.build(model_cfg)
+
+
+def logits_of(model, images):
+    return model.decode_head(model.extract_feat(images))
+
+
+def confusion(pred, label):
+    valid = label != IGNORE
+    idx = label[valid] * NUM_CLASSES + pred[valid]
+    return np.bincount(idx, minlength=NUM_CLASSES**2).reshape(
+        NUM_CLASSES, NUM_CLASSES)
+
+
+def iou_of(conf):
+    """Per-class IoU (nan for a class absent from labels and predictions)
+    and mIoU as mmseg's IoUMetric reports it (nan-mean, in %)."""
+    inter = np.diag(conf).astype(np.float64)
+    union = conf.sum(0) + conf.sum(1) - inter
+    with np.errstate(invalid='ignore', divide='ignore'):
+        iou = inter / union
+    return iou, float(np.nanmean(iou) * 100)
+
+
+def grad_by_class(logits, label, term):
+    """Mean L2 norm over classes of d(term)/d(logits), per true class."""
+    import torch
+    import torch.nn.functional as F
+
+    from anl_seg.models.losses import functional as LF
+    x = logits.detach().float().requires_grad_(True)
+    log_prob = F.log_softmax(x, 1)
+    valid = label != IGNORE
+    tlp = LF.gather_target_log_prob(log_prob, label, IGNORE)
+    loss = {
+        'CE': lambda: LF.cross_entropy(tlp),
+        'NCE': lambda: LF.normalized_cross_entropy(log_prob, tlp),
+        'NNCE': lambda: LF.normalized_negative_cross_entropy(log_prob, tlp),
+    }[term]()
+    loss = torch.where(valid, loss, 0.0).sum() / valid.sum()
+    (grad, ) = torch.autograd.grad(loss, x)
+    # per pixel, times the pixel count: the size of one pixel's push
+    norm = grad.norm(dim=1) * valid.sum()
+    lab = label[valid]
+    sums = torch.zeros(NUM_CLASSES).index_add_(0, lab, norm[valid])
+    counts = torch.bincount(lab, minlength=NUM_CLASSES).float()
+    mean = torch.where(counts > 0, sums / counts.clamp(min=1),
+                       torch.full_like(sums, float('nan')))
+    return mean.tolist(), (sums / sums.sum()).tolist()
+
+
+# --- one run ---------------------------------------------------------------
+
+
+def train_one(job):
+    """Train one (setting, method, seed); return its curves."""
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(1)
+    setting, method, seed, args = job
+    start = time.time()
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    root = Path(args['data'])
+    tr_img, tr_mask, tr_obj = load_split(root, 'train')
+    va_img, va_mask, _ = load_split(root, 'val')
+    tr_mask = noisy_masks(tr_mask, tr_obj, setting, seed)
+    tr_img, tr_mask = torch.from_numpy(tr_img), torch.from_numpy(tr_mask)
+    va_img = torch.from_numpy(va_img)
+
+    model = build_model(METHODS[method])
+    loss_fn = model.decode_head.loss_decode
+    optim = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    iters, batch = args['iters'], 8
+    eta_min = 1e-5
+
+    def lr_at(it):  # mmengine PolyLR, power 0.9
+        return (3e-3 - eta_min) * (1 - it / iters)**0.9 + eta_min
+
+    curve = dict(iter=[], miou=[], iou=[], pred_hist=[], loss=[])
+    diag = {}
+    losses = []
+    for it in range(iters):
+        model.train()
+        idx = torch.from_numpy(rng.choice(len(tr_img), batch, replace=False))
+        img, lab = tr_img[idx], tr_mask[idx]
+        if rng.random() < 0.5:  # RandomFlip(prob=0.5), per batch
+            img, lab = img.flip(-1), lab.flip(-1)
+        logits = logits_of(model, img)
+        if it in args['diag_iters']:
+            diag[it] = {t: grad_by_class(logits, lab, t)
+                        for t in ('CE', 'NCE', 'NNCE')}
+        loss = loss_fn(logits, lab, ignore_index=IGNORE)
+        for group in optim.param_groups:
+            group['lr'] = lr_at(it)
+        optim.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optim.step()
+        losses.append(float(loss))
+        if (it + 1) % args['eval_every'] == 0 or it + 1 == iters:
+            model.eval()
+            with torch.no_grad():
+                pred = logits_of(model, va_img).argmax(1).numpy()
+            iou, miou = iou_of(confusion(pred, va_mask))
+            curve['iter'].append(it + 1)
+            curve['miou'].append(miou)
+            curve['iou'].append([None if math.isnan(v) else v for v in iou])
+            curve['pred_hist'].append(
+                (np.bincount(pred.ravel(), minlength=NUM_CLASSES) /
+                 pred.size).tolist())
+            curve['loss'].append(float(np.mean(losses[-args['eval_every']:])))
+    del F
+    return dict(setting=setting, method=method, seed=seed, curve=curve,
+                diag=diag, seconds=time.time() - start)
+
+
+# --- report ----------------------------------------------------------------
+
+
+def summarise(runs, val_hist, out, wall):
+    table = {}
+    for run in runs:
+        key = (run['setting'], run['method'])
+        table.setdefault(key, []).append(run['curve']['miou'][-1])
+    methods = list(dict.fromkeys(r['method'] for r in runs))
+    settings = list(dict.fromkeys(r['setting'] for r in runs))
+    lines = ['# ANL recipe study: mIoU (%) on the clean val set', '',
+             'Mean +- std over seeds ' +
+             ', '.join(str(s) for s in sorted({r['seed'] for r in runs})) +
+             f', {runs[0]["curve"]["iter"][-1]} iterations. '
+             f'Wall time {wall / 60:.1f} min.', '',
+             '| method | ' + ' | '.join(settings) + ' |',
+             '|---' * (len(settings) + 1) + '|']
+    for method in methods:
+        cells = []
+        for setting in settings:
+            vals = table.get((setting, method), [])
+            cells.append(f'{np.mean(vals):.1f} +- {np.std(vals):.1f}'
+                         if vals else '-')
+        lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
+    if 'CE' in methods:
+        lines += ['', 'Difference to CE (mean mIoU points; clean: ratio):',
+                  '']
+        for method in methods:
+            if method == 'CE':
+                continue
+            cells = []
+            for setting in settings:
+                ce = table.get((setting, 'CE'))
+                vals = table.get((setting, method))
+                if not ce or not vals:
+                    cells.append('-')
+                elif setting == 'clean':
+                    cells.append(f'{100 * np.mean(vals) / np.mean(ce):.0f} '
+                                 '% of CE')
+                else:
+                    cells.append(f'{np.mean(vals) - np.mean(ce):+.1f}')
+            lines.append(f'- {method}: ' + '; '.join(
+                f'{s}: {c}' for s, c in zip(settings, cells)))
+    lines += ['', f'True background fraction of val pixels: '
+              f'{val_hist[0]:.3f}.', '']
+    (out / 'results.md').write_text('\n'.join(lines))
+    print('\n'.join(lines))
+    return methods, settings
+
+
+def plot(runs, methods, settings, val_hist, out):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    colors = dict(zip(methods, plt.rcParams['axes.prop_cycle'].by_key()
+                      ['color']))
+
+    def curves(setting, method, key):
+        rs = [r for r in runs if (r['setting'], r['method']) ==
+              (setting, method)]
+        return rs[0]['curve']['iter'], np.array(
+            [r['curve'][key] for r in rs], dtype=np.float64)
+
+    rows = [('miou', 'mIoU (%) clean val'), ('loss', 'train loss'),
+            ('bg', 'val pixels predicted background')]
+    fig, axes = plt.subplots(len(rows), len(settings), dpi=70,
+                             figsize=(4 * len(settings), 2.6 * len(rows)),
+                             squeeze=False)
+    for col, setting in enumerate(settings):
+        for row, (key, label) in enumerate(rows):
+            ax = axes[row][col]
+            for method in methods:
+                if not any(r['method'] == method and r['setting'] == setting
+                           for r in runs):
+                    continue
+                if key == 'bg':
+                    x, h = curves(setting, method, 'pred_hist')
+                    y = h[:, :, 0]
+                else:
+                    x, y = curves(setting, method, key)
+                if key == 'loss':  # different losses: compare shapes
+                    y = y / y[:, :1]
+                ax.plot(x, y.mean(0), color=colors[method], label=method)
+                ax.fill_between(x, y.min(0), y.max(0), alpha=0.2,
+                                color=colors[method])
+            if key == 'bg':
+                ax.axhline(val_hist[0], color='k', ls=':', lw=1)
+            if key == 'loss':
+                label += ' / its first value'
+            ax.set_title(f'{setting}: {label}', fontsize=9)
+            ax.set_xlabel('iteration', fontsize=8)
+            ax.tick_params(labelsize=7)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / 'curves.png')
+    plt.close(fig)
+
+    # predicted class histogram at the end vs the truth
+    fig, axes = plt.subplots(1, len(settings), dpi=70,
+                             figsize=(4 * len(settings), 2.8), squeeze=False)
+    width = 0.8 / (len(methods) + 1)
+    xs = np.arange(NUM_CLASSES)
+    for col, setting in enumerate(settings):
+        ax = axes[0][col]
+        ax.bar(xs, val_hist, width, color='k', label='true')
+        for i, method in enumerate(methods):
+            rs = [r for r in runs if (r['setting'], r['method']) ==
+                  (setting, method)]
+            if rs:
+                h = np.mean([r['curve']['pred_hist'][-1] for r in rs], 0)
+                ax.bar(xs + (i + 1) * width, h, width, color=colors[method],
+                       label=method)
+        ax.set_yscale('log')
+        ax.set_title(f'{setting}: predicted class histogram (end)',
+                     fontsize=9)
+        ax.set_xlabel('class id', fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / 'class_histogram.png')
+    plt.close(fig)
+
+
+def diagnose(runs, out):
+    """Gradient magnitude per true class, of the run with the paper's ANL
+    on region-flip noise (all seeds), per diagnostic iteration."""
+    rs = [r for r in runs if r['diag'] and r['method'].startswith('ANL-CE (')]
+    if not rs:
+        return
+    report = {}
+    iters = sorted({int(k) for r in rs for k in r['diag']})
+    for it in iters:
+        report[it] = {}
+        for term in ('CE', 'NCE', 'NNCE'):
+            mean = np.nanmean([r['diag'][it][term][0] for r in rs
+                               if it in r['diag']], 0)
+            share = np.mean([r['diag'][it][term][1] for r in rs
+                             if it in r['diag']], 0)
+            report[it][term] = dict(
+                per_pixel_background=float(mean[0]),
+                per_pixel_objects=float(np.nanmean(mean[1:])),
+                background_share_of_total=float(share[0]),
+                per_class=[None if math.isnan(v) else float(v)
+                           for v in mean])
+    (out / 'diagnosis.json').write_text(json.dumps(report, indent=1))
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(iters), dpi=70,
+                             figsize=(4 * len(iters), 2.8), squeeze=False)
+    for ax, it in zip(axes[0], iters):
+        for term, color in (('CE', 'k'), ('NCE', 'C0'), ('NNCE', 'C1')):
+            ax.semilogy(report[it][term]['per_class'], 'o-', ms=3,
+                        color=color, label=term)
+        ax.set_title(f'iter {it}: |dL/dlogits| per pixel by true class '
+                     '(ANL-CE 10/1 run)', fontsize=8)
+        ax.set_xlabel('true class id (0 = background)', fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / 'gradients.png')
+    plt.close(fig)
+    print(json.dumps({it: {t: {k: round(v, 5) for k, v in d.items()
+                               if k != 'per_class'}
+                           for t, d in r.items()}
+                      for it, r in report.items()}, indent=1))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--iters', type=int, default=400)
+    parser.add_argument('--eval-every', type=int, default=50)
+    parser.add_argument('--methods', nargs='+', default=MAIN_METHODS)
+    parser.add_argument('--settings', nargs='+', default=list(SETTINGS))
+    parser.add_argument('--jobs', type=int, default=2)
+    parser.add_argument('--data', default=str(
+        ROOT / 'work_dirs/anl_recipe_data/VOC2012'))
+    parser.add_argument('--out', default=str(ROOT / 'benchmarks/anl_recipe'))
+    args = parser.parse_args(argv)
+    for name in args.methods:
+        if name not in METHODS:
+            parser.error(f'unknown method {name!r}; choose from '
+                         f'{list(METHODS)}')
+    for name in args.settings:
+        if name not in SETTINGS:
+            parser.error(f'unknown setting {name!r}; choose from '
+                         f'{list(SETTINGS)}')
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    make_data(args.data)
+    shared = dict(data=args.data, iters=args.iters,
+                  eval_every=args.eval_every, diag_iters=())
+    jobs = []
+    for setting in args.settings:
+        for method in args.methods:
+            for seed in args.seeds:
+                opts = dict(shared)
+                if setting == 'region-flip 40%' and method.startswith(
+                        'ANL-CE ('):
+                    opts['diag_iters'] = (0, 25, 100, args.iters - 1)
+                jobs.append((setting, method, seed, opts))
+    start = time.time()
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    with get_context('spawn').Pool(args.jobs) as pool:
+        runs = []
+        for run in pool.imap_unordered(train_one, jobs):
+            runs.append(run)
+            print(f'{run["setting"]:>16} | {run["method"]:<22} | seed '
+                  f'{run["seed"]} | mIoU {run["curve"]["miou"][-1]:5.1f} | '
+                  f'{run["seconds"]:.0f} s', flush=True)
+    wall = time.time() - start
+    runs.sort(key=lambda r: (args.settings.index(r['setting']),
+                             args.methods.index(r['method']), r['seed']))
+    _, va_mask, _ = load_split(Path(args.data), 'val')
+    valid = va_mask[va_mask != IGNORE]
+    val_hist = np.bincount(valid, minlength=NUM_CLASSES) / valid.size
+    (out / 'runs.json').write_text(json.dumps(dict(
+        args=vars(args), wall_seconds=wall, runs=runs)))
+    methods, settings = summarise(runs, val_hist, out, wall)
+    plot(runs, methods, settings, val_hist, out)
+    diagnose(runs, out)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,238 @@
+"""Forward + backward time and peak memory of every loss vs. mmseg's CE.
+
+The baseline is mmseg's ``CrossEntropyLoss(avg_non_ignore=True)`` on the
+same logits and labels (~10% ignored pixels). It is timed *interleaved*
+with each loss (CE, loss, CE, loss, ...) and the ratio is taken between the
+medians, so a machine shared with other jobs slows both alike.
+
+Peak memory is what the step allocates on top of the existing logits and
+labels: ``torch.profiler`` allocator events on CPU (exact), and
+``torch.cuda.max_memory_allocated`` on CUDA.
+
+Usage::
+
+    # CPU, small shapes (minutes)
+    python benchmarks/bench_losses.py --device cpu --quick
+    # GPU, the shapes of the issue
+    python benchmarks/bench_losses.py --device cuda
+
+Writes ``benchmarks/results/bench_losses_<device>.{json,md}`` and the
+matching section of ``benchmarks/RESULTS.md``.
+"""
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_loss_memory  # noqa: E402
+
+LOSSES = bench_loss_memory.LOSSES
+make_inputs = bench_loss_memory.make_inputs
+peak_memory_bytes = bench_loss_memory.peak_memory_bytes
+
+RESULTS_DIR = Path(__file__).resolve().parent / 'results'
+RESULTS_MD = Path(__file__).resolve().parent / 'RESULTS.md'
+BASELINE = 'CrossEntropyLoss'
+FULL_SHAPES = ((4, 21, 512, 512), (2, 19, 512, 1024), (2, 19, 1024, 2048),
+               (8, 150, 512, 512))
+QUICK_SHAPES = ((4, 21, 128, 128), (2, 19, 128, 256), (1, 150, 64, 128))
+# The losses the issue sets targets for.
+TARGETS = ('ANLCELoss', 'ANLFLLoss', 'NCE+RCE', 'GCELoss')
+
+
+def machine_name(device: str) -> str:
+    """The GPU's name, or the CPU model from ``lscpu``."""
+    if device == 'cuda':
+        return torch.cuda.get_device_name()
+    try:
+        lscpu = subprocess.run(['lscpu'], capture_output=True, text=True,
+                               check=True).stdout
+        for line in lscpu.splitlines():
+            if line.startswith('Model name:'):
+                return line.split(':', 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _sync(device: str):
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def make_step(loss, logits, label):
+    """Forward + backward of ``loss`` on a fresh leaf."""
+
+    def step():
+        leaf = logits.detach().requires_grad_(True)
+        loss(leaf, label, ignore_index=255).backward()
+
+    return step
+
+
+def time_interleaved(step, baseline_step, device, repeat):
+    """Median seconds of ``step`` and of ``baseline_step``, alternated."""
+    times = {step: [], baseline_step: []}
+    step()
+    baseline_step()
+    for _ in range(repeat):
+        for fn in (baseline_step, step):
+            _sync(device)
+            start = time.perf_counter()
+            fn()
+            _sync(device)
+            times[fn].append(time.perf_counter() - start)
+    return statistics.median(times[step]), statistics.median(
+        times[baseline_step])
+
+
+def peak_bytes(step, device) -> int:
+    """Bytes allocated by ``step`` beyond what is alive when it starts."""
+    if device == 'cpu':
+        return peak_memory_bytes(step)
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    step()
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() - before
+
+
+def bench_shape(shape, names, device, repeat, with_reference):
+    from mmseg.registry import MODELS
+
+    logits, label = make_inputs(shape)
+    logits, label = logits.to(device), label.to(device)
+    baseline_step = make_step(MODELS.build(LOSSES[BASELINE]), logits, label)
+    baseline_peak = peak_bytes(baseline_step, device)
+    rows = []
+    for name in names:
+        impls = ('auto', 'reference') if with_reference else ('auto', )
+        for impl in impls:
+            cfg = dict(LOSSES[name])
+            if name != BASELINE:
+                cfg['impl'] = impl
+            elif impl != 'auto':
+                continue
+            loss = MODELS.build(cfg)
+            fused = name != BASELINE and loss._formula_to_use() is not None
+            if impl == 'reference' and rows and rows[-1]['loss'] == name \
+                    and rows[-1]['impl'] == 'reference':
+                continue  # 'auto' already ran the reference path
+            step = make_step(loss, logits, label)
+            seconds, base_seconds = time_interleaved(step, baseline_step,
+                                                     device, repeat)
+            peak = peak_bytes(step, device)
+            rows.append(
+                dict(loss=name, impl='fused' if fused else 'reference',
+                     ms=seconds * 1e3, ce_ms=base_seconds * 1e3,
+                     time_ratio=seconds / base_seconds,
+                     peak_mib=peak / 2**20,
+                     ce_peak_mib=baseline_peak / 2**20,
+                     memory_ratio=peak / baseline_peak))
+            print(f'{"x".join(map(str, shape)):<16}{name:<16}'
+                  f'{rows[-1]["impl"]:<10}{rows[-1]["ms"]:>9.1f}'
+                  f'{rows[-1]["time_ratio"]:>8.2f}'
+                  f'{rows[-1]["peak_mib"]:>10.1f}'
+                  f'{rows[-1]["memory_ratio"]:>8.2f}', flush=True)
+    return rows
+
+
+def to_markdown(report) -> str:
+    lines = [
+        f'### Losses on {report["device"]}: {report["machine"]}', '',
+        f'torch {report["torch"]}, {report["threads"]} threads, median of '
+        f'{report["repeat"]} fwd+bwd, each interleaved with mmseg '
+        '`CrossEntropyLoss(avg_non_ignore=True)` on the same inputs (10% '
+        'ignored). `x CE`: time and extra peak memory over that baseline.',
+    ]
+    if report.get('note'):
+        lines += ['', report['note']]
+    lines += [
+        '', '| shape | loss | impl | ms | CE ms | time x CE | peak MiB | '
+        'memory x CE |', '|---|---|---|---:|---:|---:|---:|---:|'
+    ]
+    for shape, rows in report['results'].items():
+        for row in rows:
+            lines.append(
+                f'| {shape} | {row["loss"]} | {row["impl"]} | '
+                f'{row["ms"]:.1f} | {row["ce_ms"]:.1f} | '
+                f'{row["time_ratio"]:.2f} | {row["peak_mib"]:.1f} | '
+                f'{row["memory_ratio"]:.2f} |')
+    return '\n'.join(lines) + '\n'
+
+
+def update_results_md(device: str, markdown: str):
+    """Replace this device's section of ``RESULTS.md``, keep the rest."""
+    begin = f'<!-- bench_losses:{device}:begin -->'
+    end = f'<!-- bench_losses:{device}:end -->'
+    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else \
+        '# Benchmark results\n'
+    section = f'{begin}\n{markdown}{end}'
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + section + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip('\n') + '\n\n' + section + '\n'
+    RESULTS_MD.write_text(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
+    parser.add_argument('--quick', action='store_true',
+                        help='small shapes (CPU in minutes)')
+    parser.add_argument('--shape', type=int, nargs=4, action='append',
+                        metavar=('N', 'C', 'H', 'W'),
+                        help='instead of the default shapes; repeatable')
+    parser.add_argument('--losses', nargs='+', default=None,
+                        help=f'default: all; e.g. {" ".join(TARGETS)}')
+    parser.add_argument('--with-reference', action='store_true',
+                        help="also time impl='reference'")
+    parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--threads', type=int, default=None)
+    parser.add_argument('--note', default='', help='added to the report')
+    parser.add_argument('--no-save', action='store_true')
+    args = parser.parse_args()
+
+    import anl_seg  # noqa: F401  (registers the losses)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda but torch.cuda.is_available() is False')
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    shapes = args.shape or (QUICK_SHAPES if args.quick else FULL_SHAPES)
+    names = args.losses or [name for name in LOSSES if name != BASELINE]
+    unknown = sorted(set(names) - set(LOSSES))
+    if unknown:
+        parser.error(f'unknown losses {unknown}; known: {sorted(LOSSES)}')
+    report = dict(device=args.device, machine=machine_name(args.device),
+                  torch=torch.__version__, threads=torch.get_num_threads(),
+                  repeat=args.repeat, note=args.note, results={})
+    print(f'{report["machine"]}, torch {report["torch"]}, '
+          f'{report["threads"]} threads')
+    print(f'{"shape":<16}{"loss":<16}{"impl":<10}{"ms":>9}{"x CE":>8}'
+          f'{"peak MiB":>10}{"x CE":>8}')
+    for shape in shapes:
+        report['results']['x'.join(map(str, shape))] = bench_shape(
+            tuple(shape), names, args.device, args.repeat,
+            args.with_reference)
+    if args.no_save:
+        return
+    markdown = to_markdown(report)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stem = RESULTS_DIR / f'bench_losses_{args.device}'
+    stem.with_suffix('.json').write_text(json.dumps(report, indent=1))
+    stem.with_suffix('.md').write_text(markdown)
+    update_results_md(args.device, markdown)
+    print(f'wrote {stem}.json, {stem}.md and {RESULTS_MD}')
+
+
+if __name__ == '__main__':
+    main()

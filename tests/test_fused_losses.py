@@ -1,0 +1,243 @@
+"""The fused losses (``fused.py``) against the reference path.
+
+The reference is the same module with ``impl='reference'``: ``log_softmax``
++ the formulas of ``functional.py`` + autograd, itself checked against
+one-hot transcriptions in ``test_losses.py``.
+"""
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
+
+from anl_seg.models.losses import fused
+from anl_seg.models.losses.base import IMPL_ENV
+from anl_seg.models.losses.functional import gather_target_log_prob
+
+IGNORE = 255
+
+CASES = {
+    'anl_ce': dict(type='ANLCELoss', alpha=5.0, beta=5.0),
+    'anl_fl': dict(type='ANLFLLoss', alpha=5.0, beta=5.0, gamma=0.5),
+    'nce_rce': dict(type='ActivePassiveLoss', active=dict(type='NCELoss'),
+                    passive=dict(type='RCELoss')),
+    'nfl_mae': dict(type='ActivePassiveLoss', beta=2.0,
+                    active=dict(type='NFLLoss', gamma=1.0),
+                    passive=dict(type='MAELoss')),
+    'gce': dict(type='GCELoss', q=0.7),
+    'nce': dict(type='NCELoss'),
+    'nfl': dict(type='NFLLoss', gamma=2.0),
+    'nnce': dict(type='NNCELoss', p_min=1e-5),
+    'nnfl': dict(type='NNFLLoss', gamma=0.5),
+    'rce': dict(type='RCELoss'),
+    'sce': dict(type='SCELoss'),
+    'agce': dict(type='AGCELoss', a=6.0, q=1.5),
+    'aul': dict(type='AULLoss'),
+    'ael': dict(type='AELLoss'),
+}
+
+
+@pytest.fixture(autouse=True)
+def _scope(monkeypatch):
+    init_default_scope('mmseg')
+    monkeypatch.delenv(IMPL_ENV, raising=False)
+
+
+def build(name, impl, **kw):
+    return MODELS.build(dict(CASES[name], impl=impl, **kw))
+
+
+def make_batch(shape, scale=6.0, ignore_rate=0.2, seed=0,
+               dtype=torch.float32):
+    gen = torch.Generator().manual_seed(seed)
+    n, c = shape[:2]
+    logits = (scale * torch.randn(shape, generator=gen)).to(dtype)
+    label = torch.randint(0, c, (n, ) + shape[2:], generator=gen)
+    ignored = torch.rand(label.shape, generator=gen) < ignore_rate
+    return logits, label.masked_fill(ignored, IGNORE)
+
+
+def value_and_grad(loss, logits, label, **kwargs):
+    leaf = logits.detach().clone().requires_grad_(True)
+    value = loss(leaf, label, **kwargs)
+    value.sum().backward()
+    return value.detach(), leaf.grad
+
+
+def assert_same(name, logits, label, rtol=1e-4, atol=1e-6, **kwargs):
+    ref_value, ref_grad = value_and_grad(build(name, 'reference'), logits,
+                                         label, **kwargs)
+    value, grad = value_and_grad(build(name, 'fused'), logits, label,
+                                 **kwargs)
+    assert value.dtype == torch.float32
+    assert grad.dtype == logits.dtype
+    torch.testing.assert_close(value, ref_value, rtol=rtol, atol=atol)
+    scale = ref_grad.float().abs().max().clamp(min=1e-12)
+    torch.testing.assert_close(grad.float() / scale,
+                               ref_grad.float() / scale, rtol=0, atol=atol *
+                               100)
+    return value, grad
+
+
+@pytest.mark.parametrize('classes', [2, 19, 150])
+@pytest.mark.parametrize('name', CASES)
+def test_fused_matches_reference_float32(name, classes):
+    logits, label = make_batch((2, classes, 5, 7), seed=classes)
+    assert_same(name, logits, label)
+
+
+@pytest.mark.parametrize('name', CASES)
+def test_pixel_loss_matches_reference_in_float64(name):
+    """``fused_pixel_loss`` and the module's ``pixel_loss`` in float64."""
+    logits, label = make_batch((2, 6, 4, 5), dtype=torch.float64)
+    module = build(name, 'reference')
+    valid = label != IGNORE
+    leaf = logits.clone().requires_grad_(True)
+    log_prob = F.log_softmax(leaf, 1)
+    ref = torch.where(
+        valid,
+        module.pixel_loss(log_prob,
+                          gather_target_log_prob(log_prob, label, IGNORE),
+                          valid), 0.0)
+    ref_grad, = torch.autograd.grad(ref.sum(), leaf)
+    leaf = logits.clone().requires_grad_(True)
+    value = fused.fused_pixel_loss(leaf, label, module.fused_formula(),
+                                   IGNORE)
+    grad, = torch.autograd.grad(value.sum(), leaf)
+    assert value.dtype == torch.float64
+    torch.testing.assert_close(value, ref, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-8, atol=1e-12)
+
+
+# The focal losses detach their factor (official code): their gradient is
+# not the derivative, so gradcheck does not apply; float64 test above does.
+@pytest.mark.parametrize(
+    'name', [name for name in CASES if 'fl' not in name])
+def test_gradcheck(name):
+    # moderate logits: no class at a clamp's kink
+    logits, label = make_batch((1, 4, 2, 3), scale=1.0,
+                               dtype=torch.float64)
+    formula = build(name, 'fused').fused_formula()
+    leaf = logits.requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda x: fused.fused_pixel_loss(x, label, formula, IGNORE), (leaf, ))
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize('name', ['anl_ce', 'anl_fl', 'nce_rce', 'gce'])
+def test_half_precision_inputs(name, dtype):
+    logits, label = make_batch((2, 19, 4, 6), scale=3.0, dtype=dtype)
+    # the gradient is rounded to the logits' dtype
+    assert_same(name, logits, label, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize('name', CASES)
+def test_all_ignored_gives_zero_loss_and_grad(name):
+    logits, _ = make_batch((2, 5, 3, 4))
+    label = torch.full((2, 3, 4), IGNORE)
+    value, grad = value_and_grad(build(name, 'fused'), logits, label)
+    assert value.item() == 0
+    assert torch.count_nonzero(grad) == 0
+
+
+@pytest.mark.parametrize('classes', [2, 19])
+@pytest.mark.parametrize('name', CASES)
+def test_extreme_logits(name, classes):
+    logits, label = make_batch((2, classes, 3, 4), seed=1)
+    logits = torch.where(logits > 0, 1e4, -1e4)
+    value, grad = assert_same(name, logits, label)
+    assert torch.isfinite(value).all() and torch.isfinite(grad).all()
+
+
+@pytest.mark.parametrize('name', ['anl_ce', 'anl_fl', 'nce_rce', 'gce'])
+def test_class_weight_pixel_weight_and_reductions(name):
+    logits, label = make_batch((2, 4, 5, 6))
+    weight = torch.rand(label.shape, generator=torch.Generator().manual_seed(
+        3))
+    for kwargs in (dict(weight=weight), dict(reduction_override='none'),
+                   dict(reduction_override='sum'), dict(avg_factor=7.0)):
+        ref_value, ref_grad = value_and_grad(
+            build(name, 'reference', class_weight=[1., 2., .5, 3.]), logits,
+            label, **kwargs)
+        value, grad = value_and_grad(
+            build(name, 'fused', class_weight=[1., 2., .5, 3.]), logits,
+            label, **kwargs)
+        torch.testing.assert_close(value, ref_value, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(grad, ref_grad, rtol=1e-4, atol=1e-7)
+
+
+def test_chunks_and_layouts_do_not_change_the_result():
+    logits, label = make_batch((3, 5, 7, 11))
+    formula = build('anl_fl', 'fused').fused_formula()
+    results = []
+    for x, chunk in ((logits, 1 << 20), (logits, 7),
+                     (logits.to(memory_format=torch.channels_last), 64)):
+        leaf = x.detach().clone().requires_grad_(True)
+        value = fused.fused_pixel_loss(leaf, label, formula, IGNORE, chunk)
+        value.sum().backward()
+        results.append((value, leaf.grad))
+    for value, grad in results[1:]:
+        torch.testing.assert_close(value, results[0][0])
+        torch.testing.assert_close(grad, results[0][1])
+
+
+def test_inputs_are_not_modified():
+    logits, label = make_batch((2, 5, 4, 4))
+    logits_copy, label_copy = logits.clone(), label.clone()
+    value_and_grad(build('anl_ce', 'fused'), logits, label)
+    assert torch.equal(logits, logits_copy) and torch.equal(label, label_copy)
+
+
+def test_no_grad_forward_matches():
+    logits, label = make_batch((2, 5, 4, 4))
+    with torch.no_grad():
+        value = build('anl_fl', 'fused')(logits, label)
+    torch.testing.assert_close(value,
+                               build('anl_fl', 'reference')(logits, label))
+
+
+def test_impl_selection(monkeypatch):
+    loss = build('anl_ce', 'auto')
+    assert loss._formula_to_use() is not None
+    monkeypatch.setenv(IMPL_ENV, 'reference')
+    assert loss._formula_to_use() is None
+    assert build('anl_ce', 'fused')._formula_to_use() is not None
+    monkeypatch.setenv(IMPL_ENV, 'fast')
+    with pytest.raises(ValueError, match=IMPL_ENV):
+        loss(*make_batch((1, 3, 2, 2)))
+    monkeypatch.delenv(IMPL_ENV)
+    # the batch regulariser runs on the reference path
+    er = MODELS.build(dict(type='ANLCELoss', lamb=1.0))
+    assert er._formula_to_use() is None
+    er(*make_batch((1, 3, 2, 2)))
+    with pytest.raises(ValueError, match='no fused implementation'):
+        MODELS.build(dict(type='ANLCELoss', lamb=1.0, impl='fused'))(
+            *make_batch((1, 3, 2, 2)))
+    with pytest.raises(ValueError, match='impl must be one of'):
+        MODELS.build(dict(type='NCELoss', impl='triton'))
+    with pytest.raises(ValueError, match='impl'):
+        MODELS.build(dict(type='ActivePassiveLoss',
+                          active=dict(type='NCELoss', impl='fused'),
+                          passive=dict(type='MAELoss')))
+
+
+def _bench_module():
+    path = Path(__file__).parents[1] / 'benchmarks' / 'bench_loss_memory.py'
+    spec = importlib.util.spec_from_file_location('bench_loss_memory', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('name', ['anl_ce', 'anl_fl', 'nce_rce', 'gce'])
+def test_peak_memory_at_most_cross_entropy(name):
+    bench = _bench_module()
+    logits, label = bench.make_inputs((2, 19, 48, 64))
+    ce = MODELS.build(dict(type='CrossEntropyLoss', avg_non_ignore=True))
+    ce_peak = bench.peak_memory_bytes(bench.loss_step(ce, logits, label))
+    peak = bench.peak_memory_bytes(
+        bench.loss_step(build(name, 'fused'), logits, label))
+    assert peak <= ce_peak, (peak, ce_peak)
