@@ -33,8 +33,7 @@ METHODS = {
     'CE': None,
     'ANL-CE (paper 10/1)': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'ANL-CE recipe': dict(
-        type='ANLCELoss', alpha=10.0, beta=1.0, lamb=0.05, prior='batch',
-        warmup_iters=100),
+        type='ANLCELoss', alpha=10.0, beta=1.0, warmup_iters=75),
     # ablations: one remedy at a time
     'ANL-CE +warm-up': dict(
         type='ANLCELoss', alpha=10.0, beta=1.0, warmup_iters=100),
@@ -44,8 +43,15 @@ METHODS = {
         type='ANLCELoss', alpha=10.0, beta=1.0, lamb=1.0, prior='batch'),
     'ANL-CE +uniform ER 1': dict(
         type='ANLCELoss', alpha=10.0, beta=1.0, lamb=1.0),
-    'ANL-CE +p_min 1e-4': dict(
-        type='ANLCELoss', alpha=10.0, beta=1.0, p_min=1e-4),
+    'ANL-CE +p_min 1e-3': dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0, p_min=1e-3),
+    'ANL-CE 10/0.1': dict(type='ANLCELoss', alpha=10.0, beta=0.1),
+    'ANL-CE +bg weight 0.3': dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0,
+        class_weight=[0.3] + [1.0] * (NUM_CLASSES - 1)),
+    'ANL-CE +prior 0.05 +p_min 1e-3': dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0, p_min=1e-3, lamb=0.05,
+        prior='batch'),
 }
 MAIN_METHODS = ['CE', 'ANL-CE (paper 10/1)', 'ANL-CE recipe']
 # name: (noise name, parameters); None: clean labels.
@@ -175,7 +181,6 @@ def grad_by_class(logits, label, term):
 def train_one(job):
     """Train one (setting, method, seed); return its curves."""
     import torch
-    import torch.nn.functional as F
     torch.set_num_threads(1)
     setting, method, seed, args = job
     start = time.time()
@@ -217,7 +222,7 @@ def train_one(job):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         optim.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
         if (it + 1) % args['eval_every'] == 0 or it + 1 == iters:
             model.eval()
             with torch.no_grad():
@@ -230,7 +235,7 @@ def train_one(job):
                 (np.bincount(pred.ravel(), minlength=NUM_CLASSES) /
                  pred.size).tolist())
             curve['loss'].append(float(np.mean(losses[-args['eval_every']:])))
-    del F
+
     return dict(setting=setting, method=method, seed=seed, curve=curve,
                 diag=diag, seconds=time.time() - start)
 
@@ -406,10 +411,14 @@ def diagnose(runs, out):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--iters', type=int, default=400)
+    parser.add_argument('--iters', type=int, default=300)
     parser.add_argument('--eval-every', type=int, default=50)
     parser.add_argument('--methods', nargs='+', default=MAIN_METHODS)
     parser.add_argument('--settings', nargs='+', default=list(SETTINGS))
+    parser.add_argument(
+        '--ablation-settings', nargs='+', default=list(SETTINGS),
+        help='settings where methods other than CE and the recipe run '
+        '(CPU time); the paper ANL gives the gradient diagnosis there')
     parser.add_argument('--jobs', type=int, default=2)
     parser.add_argument('--data', default=str(
         ROOT / 'work_dirs/anl_recipe_data/VOC2012'))
@@ -431,6 +440,9 @@ def main(argv=None):
     jobs = []
     for setting in args.settings:
         for method in args.methods:
+            if method not in ('CE', 'ANL-CE recipe') and \
+                    setting not in args.ablation_settings:
+                continue
             for seed in args.seeds:
                 opts = dict(shared)
                 if setting == 'region-flip 40%' and method.startswith(
