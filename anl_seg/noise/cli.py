@@ -13,7 +13,8 @@ import yaml
 
 from .corrupt import corrupt_directory
 from .errors import NoiseError
-from .registry import NOISES, build_noise_for, noise_parameters
+from .presets import PRESETS, make_noise
+from .registry import NOISES, noise_parameters
 from .specs import get_spec
 
 # Noise-specific flags: argparse dest -> noise parameter.
@@ -25,6 +26,9 @@ NOISE_FLAGS = {
     'sigma': 'sigma',
     'epsilon': 'epsilon',
     'max_shift': 'max_shift',
+    'kernel': 'kernel',
+    'tolerance': 'tolerance',
+    'strength': 'strength',
     'spec': 'steps',
     'confusions': 'confusions',
 }
@@ -39,7 +43,14 @@ def build_parser():
     parser.add_argument('out', help='output mask directory (same layout)')
     parser.add_argument('--dataset', required=True,
                         choices=['voc', 'cityscapes', 'custom'])
-    parser.add_argument('--noise', required=True, choices=sorted(NOISES))
+    parser.add_argument('--noise', choices=sorted(NOISES),
+                        help='a noise type (or give --preset)')
+    parser.add_argument('--preset', choices=sorted(PRESETS),
+                        help='a published protocol with fixed '
+                        'parameters (docs/noise_presets.md)')
+    parser.add_argument('--image-fraction', type=float,
+                        help='corrupt only this share of the images '
+                        '(chosen per file and seed)')
     parser.add_argument('--rate', type=float,
                         help='probability per pixel (pixel-flip) or per '
                         'region (others); mix: scale of the step rates')
@@ -65,6 +76,14 @@ def build_parser():
     params.add_argument('--epsilon', type=float,
                         help='polygon: tolerance (fraction of perimeter)')
     params.add_argument('--max-shift', type=int, help='shift: pixels')
+    params.add_argument('--kernel', type=int,
+                        help='outline: square kernel side (pixels)')
+    params.add_argument('--tolerance', type=float,
+                        help='outline: simplification tolerance '
+                        '(pixels)')
+    params.add_argument('--strength', type=float,
+                        help='area-change: changed pixels per '
+                        'foreground pixel')
     params.add_argument('--spec',
                         help='mix: YAML/JSON file or inline steps '
                         '"region-flip:rate=0.2;morph:rate=0.3,kernel_max=9"')
@@ -96,12 +115,18 @@ def _load_confusions(path):
 
 def noise_from_args(args, spec):
     """Build the noise from the parsed flags, rejecting foreign flags."""
-    accepted = noise_parameters(args.noise)
+    if (args.noise is None) == (args.preset is None):
+        raise NoiseError('give exactly one of --noise and --preset')
+    accepted = () if args.preset else noise_parameters(args.noise)
     params = {}
     for dest, param in NOISE_FLAGS.items():
         value = getattr(args, dest)
         if value is None:
             continue
+        if args.preset:
+            flag = '--' + dest.replace('_', '-')
+            raise NoiseError(f'{flag} does not apply to preset '
+                             f'{args.preset} (fixed parameters)')
         if param not in accepted:
             flag = '--' + dest.replace('_', '-')
             raise NoiseError(f'{flag} does not apply to noise {args.noise}')
@@ -110,7 +135,8 @@ def noise_from_args(args, spec):
         params['confusions'] = _load_confusions(params['confusions'])
     if args.noise == 'mix' and 'steps' not in params:
         raise NoiseError('noise mix needs --spec')
-    return build_noise_for(spec, args.noise, **params)
+    return make_noise(spec, args.noise, args.preset, args.image_fraction,
+                      **params)
 
 
 def main(argv=None):

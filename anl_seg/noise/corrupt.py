@@ -18,7 +18,13 @@ import numpy as np
 
 from .base import MaskNoise
 from .errors import NoiseError
-from .mask_io import is_temp_file, read_label_png, read_mask, write_mask
+from .mask_io import (
+    TEMP_SUFFIX,
+    is_temp_file,
+    read_label_png,
+    read_mask,
+    write_mask,
+)
 from .measure import NoiseStats
 from .regions import extract_regions
 from .seeding import rng_for
@@ -148,7 +154,22 @@ _WORKER_JOB = None
 def _init_worker(job):
     global _WORKER_JOB
     _WORKER_JOB = job
-    cv2.setNumThreads(1)  # one process per core already
+
+
+def _start_pool(job, workers):
+    """A process pool whose workers hold ``job``.
+
+    OpenCV's thread pool does not survive ``fork``: a child touching it
+    can hang. So OpenCV runs single-threaded while the workers are forked
+    (they keep that: one process per core already), then the caller's
+    setting is restored.
+    """
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        return multiprocessing.Pool(workers, _init_worker, (job, ))
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def _corrupt_in_worker(rel):
@@ -180,8 +201,7 @@ def run_files(job, rels, workers=1, progress=False, stop_on_error=True):
                 collect(corrupt_file(job, rel))
         else:
             chunk = max(1, min(16, len(rels) // (4 * workers)))
-            with multiprocessing.Pool(workers, _init_worker,
-                                      (job, )) as pool:
+            with _start_pool(job, workers) as pool:
                 for result in pool.imap_unordered(_corrupt_in_worker, rels,
                                                   chunk):
                     collect(result)
@@ -363,7 +383,7 @@ def corrupt_directory(src, out, spec, noise, seed=0, workers=1,
     if resume:
         _check_resumable(out, report)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.rglob('.*' + '.tmp'):
+    for stale in out.rglob('.*' + TEMP_SUFFIX):
         if is_temp_file(stale):
             stale.unlink()
     _write_report(out, report)

@@ -3,9 +3,9 @@
 Rule: a vacated pixel takes the class of the nearest pixel (Euclidean
 distance, 5x5 chamfer) that is not vacated, not ignored and of another
 class than the region that left it, i.e. the surrounding class, the way
-an annotator's omitted or too-tight outline leaves the neighbour's label. Only when the image
-has no such pixel does it take the background class (if any, and
-different), else it keeps its class.
+an annotator's omitted or too-tight outline leaves the neighbour's label.
+Only when the image has no such pixel does it take the background class
+(if any, and different), else it keeps its class.
 """
 import cv2
 import numpy as np

@@ -7,6 +7,8 @@ a new entry in ``summary``.
 """
 import numpy as np
 
+from .severity import boundary_counts, boundary_scores
+
 
 def confusion_matrix(clean, noisy, num_classes, ignore_index=255):
     """(C, C) int64 counts of clean class (row) -> noisy class (column)
@@ -51,11 +53,15 @@ class NoiseStats:
     Args:
         num_classes (int): Number of classes.
         ignore_index (int): Label of ignored pixels. Default: 255.
+        boundary_tolerance (float): Pixel tolerance of the boundary
+            F-score (:mod:`anl_seg.noise.severity`). Default: 2.
     """
 
-    def __init__(self, num_classes, ignore_index=255):
+    def __init__(self, num_classes, ignore_index=255, boundary_tolerance=2):
         self.num_classes = num_classes
         self.ignore_index = ignore_index
+        self.boundary_tolerance = boundary_tolerance
+        self.boundary = np.zeros(4, np.int64)
         self.confusion = np.zeros((num_classes, num_classes), np.int64)
         self.images = 0
         self.images_touched = 0
@@ -66,6 +72,8 @@ class NoiseStats:
         """Add one clean/noisy pair; ``regions`` of the clean mask."""
         self.confusion += confusion_matrix(clean, noisy, self.num_classes,
                                            self.ignore_index)
+        self.boundary += boundary_counts(clean, noisy, self.ignore_index,
+                                         self.boundary_tolerance)
         changed = clean != noisy
         self.images += 1
         self.images_touched += int(changed.any())
@@ -78,6 +86,7 @@ class NoiseStats:
     def merge(self, other):
         """Add another :class:`NoiseStats` (e.g. from a worker)."""
         self.confusion += other.confusion
+        self.boundary += other.boundary
         for key in ('images', 'images_touched', 'regions',
                     'regions_touched'):
             setattr(self, key, getattr(self, key) + getattr(other, key))
@@ -86,6 +95,7 @@ class NoiseStats:
     def summary(self):
         """Metrics as a JSON-ready dict."""
         iou = class_iou(self.confusion)
+        precision, recall, f_score = boundary_scores(self.boundary)
         return {
             'pixel_noise_rate': pixel_noise_rate(self.confusion),
             'miou_noisy_vs_clean': _nanmean(iou),
@@ -93,6 +103,10 @@ class NoiseStats:
             'image_touched_rate': self.images_touched / max(self.images, 1),
             'region_touched_rate':
             self.regions_touched / max(self.regions, 1),
+            'boundary_f1_noisy_vs_clean': f_score,
+            'boundary_precision_noisy_vs_clean': precision,
+            'boundary_recall_noisy_vs_clean': recall,
+            'boundary_tolerance_px': self.boundary_tolerance,
             'num_pixels': int(self.confusion.sum()),
             'num_regions': self.regions,
             'class_iou': [None if np.isnan(v) else float(v) for v in iou],

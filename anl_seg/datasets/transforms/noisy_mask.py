@@ -6,8 +6,8 @@ from mmseg.registry import TRANSFORMS
 
 from anl_seg.noise.errors import NoiseError
 from anl_seg.noise.mask_io import read_label_png
+from anl_seg.noise.presets import make_noise
 from anl_seg.noise.regions import extract_regions
-from anl_seg.noise.registry import build_noise_for
 from anl_seg.noise.seeding import rng_for
 from anl_seg.noise.specs import get_spec
 
@@ -25,7 +25,8 @@ class NoisyMask(BaseTransform):
     Modified keys: ``gt_seg_map`` (replaced by a new array).
 
     Args:
-        noise (str): A registered noise name, e.g. ``'region-flip'``.
+        noise (str, optional): A registered noise name, e.g.
+            ``'region-flip'``; or give ``preset``.
         seed (int): Noise seed. Default: 0.
         dataset (str, optional): ``'voc'`` or ``'cityscapes'``: class
             count, background, ``asym`` confusions and instance maps.
@@ -35,6 +36,11 @@ class NoisyMask(BaseTransform):
         use_instances (bool): Use the dataset's instance map of each mask
             (VOC ``SegmentationObject``, Cityscapes ``instanceIds``) when
             it exists; else connected components. Default: True.
+        preset (str, optional): A published protocol instead of
+            ``noise``, e.g. ``'cityscapes-n-medium'`` (see
+            ``docs/noise_presets.md``).
+        image_fraction (float, optional): Corrupt only this share of the
+            images (chosen per file name and seed).
         **params: The noise's own parameters (``rate``, ``kernel_max``,
             ``steps`` ...).
 
@@ -43,13 +49,14 @@ class NoisyMask(BaseTransform):
         ...      dataset='voc')
     """
 
-    def __init__(self, noise, seed=0, dataset=None, num_classes=None,
+    def __init__(self, noise=None, seed=0, dataset=None, num_classes=None,
                  ignore_index=255, background=None, use_instances=True,
-                 **params):
+                 preset=None, image_fraction=None, **params):
         self.spec = get_spec(dataset or 'custom', num_classes,
                              ignore_index=ignore_index,
                              background=background)
-        self.noise = build_noise_for(self.spec, noise, **params)
+        self.noise = make_noise(self.spec, noise, preset, image_fraction,
+                                **params)
         self.seed = int(seed)
         self.use_instances = use_instances
 
