@@ -6,94 +6,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
+from anl_seg.datasets.synthetic import make_synthetic_dataset
 from anl_seg.noise.cli import main
-from anl_seg.noise.specs import voc_palette
+from anl_seg.noise.specs import VOC_CLASSES
 
 REPO = Path(__file__).resolve().parent.parent
 TOOL = REPO / 'tools' / 'corrupt_masks.py'
-HAS_SYNTHETIC = (REPO / 'anl_seg' / 'datasets' / 'synthetic.py').is_file()
-# trainId -> labelId, for Cityscapes instance maps of the fallback data.
-LABEL_IDS = np.array([7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26,
-                      27, 28, 31, 32, 33])
-
-
-def _scene(rng, size, stuff, things, void_rims):
-    mask = np.full(size, stuff[0], np.uint8)
-    mask[:size[0] // 3] = stuff[-1]
-    instances = np.zeros(size, np.int32)
-    for k in range(1, int(rng.integers(3, 7))):
-        shape = np.zeros(size, np.uint8)
-        center = (int(rng.integers(0, size[1])), int(rng.integers(0,
-                                                                 size[0])))
-        axes = (int(rng.integers(4, size[1] // 4)),
-                int(rng.integers(4, size[0] // 4)))
-        cv2.ellipse(shape, center, axes, 0, 0, 360, 1, -1)
-        mask[shape > 0] = rng.choice(things)
-        instances[shape > 0] = k
-    if void_rims:
-        rim = cv2.morphologyEx(instances.astype(np.uint8),
-                               cv2.MORPH_GRADIENT, np.ones((3, 3))) > 0
-        mask[rim] = instances[rim] = 255
-    return mask, instances
-
-
-def _fallback_dataset(root, layout, num_train, num_val, size, seed):
-    """The synthetic layouts, used until anl_seg.datasets.synthetic
-    exists."""
-    rng = np.random.default_rng(seed)
-    splits = {'train': num_train, 'val': num_val}
-    palette = voc_palette(256).ravel().tolist()
-    for split, count in splits.items():
-        names = []
-        for i in range(count):
-            image = rng.integers(0, 256, size + (3, ), dtype=np.uint8)
-            if layout == 'voc':
-                name = f'{split}_{i:04d}'
-                names.append(name)
-                mask, instances = _scene(rng, size, [0], range(1, 21), True)
-                for array, folder in ((mask, 'SegmentationClass'),
-                                      (instances, 'SegmentationObject')):
-                    (root / folder).mkdir(parents=True, exist_ok=True)
-                    png = Image.fromarray(array.astype(np.uint8))
-                    png.putpalette(palette)
-                    png.save(root / folder / f'{name}.png')
-                (root / 'JPEGImages').mkdir(exist_ok=True)
-                cv2.imwrite(str(root / 'JPEGImages' / f'{name}.jpg'), image)
-                continue
-            city = ('aachen', 'bonn')[i % 2]
-            stem = f'{city}_{i:06d}_000019'
-            mask, instances = _scene(rng, size, [0, 10, 2], range(11, 19),
-                                     False)
-            mask[rng.random(size) < 0.02] = 255
-            ids = LABEL_IDS[np.minimum(mask, 18)]
-            ids = np.where(instances > 0, ids * 1000 + instances, ids)
-            ids[mask == 255] = 0
-            gt = root / 'gtFine' / split / city
-            images = root / 'leftImg8bit' / split / city
-            gt.mkdir(parents=True, exist_ok=True)
-            images.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(mask).save(gt / f'{stem}_gtFine_labelTrainIds.png')
-            Image.fromarray(ids.astype(np.uint16)).save(
-                gt / f'{stem}_gtFine_instanceIds.png')
-            cv2.imwrite(str(images / f'{stem}_leftImg8bit.png'), image)
-        if layout == 'voc':
-            lists = root / 'ImageSets' / 'Segmentation'
-            lists.mkdir(parents=True, exist_ok=True)
-            (lists / f'{split}.txt').write_text('\n'.join(names) + '\n')
 
 
 def make_dataset(root, layout, num_train, num_val=2, size=(40, 56), seed=0):
-    if HAS_SYNTHETIC:
-        from anl_seg.datasets.synthetic import make_synthetic_dataset
-        make_synthetic_dataset(root, layout=layout, num_train=num_train,
-                               num_val=num_val, size=size, seed=seed)
-    else:
-        _fallback_dataset(root, layout, num_train, num_val, size, seed)
+    make_synthetic_dataset(root, layout=layout, num_train=num_train,
+                           num_val=num_val, size=size, seed=seed)
     return root
 
 
@@ -175,9 +102,10 @@ def test_cityscapes_same_seed_any_workers_other_seed_differs(
     assert run(src, tmp_path / 's1', *args, '--seed', 1) == 0
     one, two = digest_tree(tmp_path / 'w1'), digest_tree(tmp_path / 'w2')
     assert one == two
-    assert len(one) == 7  # 6 masks + report, same relative paths
-    assert 'aachen/aachen_000000_000019_gtFine_labelTrainIds.png' in one \
-        or HAS_SYNTHETIC
+    masks = sorted(p.relative_to(src).as_posix()
+                   for p in src.rglob('*_gtFine_labelTrainIds.png'))
+    assert len(masks) == 6 and all('/' in m for m in masks)  # city dirs
+    assert sorted(one) == masks + ['noise_report.json']
     other = digest_tree(tmp_path / 's1')
     assert any(one[k] != other[k] for k in one if k.endswith('.png'))
     report = load_report(tmp_path / 'w1')
@@ -236,18 +164,35 @@ def test_split_list_mix_spec_and_custom_dataset(voc, tmp_path):
     src = voc / 'SegmentationClass'
     spec = tmp_path / 'mix.yaml'
     spec.write_text('steps:\n  - {noise: drop, rate: 0.3}\n'
-                    '  - {noise: polygon, rate: 1.0, epsilon: 0.05}\n')
+                    '  - {noise: polygon, rate: 1.0, epsilon: 4}\n')
     split = voc / 'ImageSets' / 'Segmentation' / 'val.txt'
     out = tmp_path / 'mix'
     assert run(src, out, '--dataset', 'voc', '--noise', 'mix', '--spec',
                spec, '--ann-file', split) == 0
     names = split.read_text().split()
     assert sorted(p.stem for p in out.glob('*.png')) == sorted(names)
-    assert load_report(out)['params']['steps'][1]['epsilon'] == 0.05
+    assert load_report(out)['params']['steps'][1]['epsilon'] == 4
     out = tmp_path / 'custom'
     assert run(src, out, '--dataset', 'custom', '--num-classes', 21,
                '--noise', 'pixel-flip', '--rate', 0.2) == 0
     assert abs(load_report(out)['pixel_noise_rate'] - 0.2) < 0.05
+
+
+def test_asym_with_a_confusions_file_by_class_name(voc, tmp_path):
+    confusions = tmp_path / 'confusions.yaml'
+    names = [n for n in VOC_CLASSES[1:] if n != 'person']
+    confusions.write_text(
+        json.dumps({**{n: ['person'] for n in names}, 'person': 'cat'}))
+    out = tmp_path / 'asym'
+    assert run(voc / 'SegmentationClass', out, '--dataset', 'voc',
+               '--noise', 'asym', '--rate', 1.0, '--confusions',
+               confusions) == 0
+    confusion = np.array(load_report(out)['confusion'])
+    person, cat = VOC_CLASSES.index('person'), VOC_CLASSES.index('cat')
+    np.fill_diagonal(confusion, 0)
+    assert confusion.sum() > 0
+    assert confusion.sum() == confusion[:, person].sum() + confusion[person,
+                                                                     cat]
 
 
 def test_skip_bad_lists_bad_masks(voc, tmp_path):

@@ -4,16 +4,18 @@ import pytest
 from mmengine.registry import init_default_scope
 from mmseg.datasets import PascalVOCDataset
 from mmseg.registry import TRANSFORMS
-from test_noise_cli import make_dataset
 
+from anl_seg.datasets.synthetic import make_synthetic_dataset
 from anl_seg.datasets.transforms import NoisyMask
 
 
 @pytest.fixture(scope='module')
 def voc(tmp_path_factory):
     init_default_scope('mmseg')
-    return make_dataset(tmp_path_factory.mktemp('voc_tf') / 'VOC2012', 'voc',
-                        num_train=4, num_val=1)
+    root = tmp_path_factory.mktemp('voc_tf') / 'VOC2012'
+    make_synthetic_dataset(root, layout='voc', num_train=4, num_val=1,
+                           size=(40, 56), seed=0)
+    return root
 
 
 def load(voc, *noisy):

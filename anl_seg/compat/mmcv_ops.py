@@ -9,6 +9,7 @@ other op is a placeholder that raises a clear error when used.
 import importlib.util
 import sys
 import types
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -99,4 +100,8 @@ def install_mmcv_ops_fallback() -> bool:
     module.ANL_SEG_FALLBACK = True
     sys.modules['mmcv.ops'] = module
     mmcv.ops = module
+    # mmcv warns on import that mmcv-lite lacks this op; our placeholder
+    # already explains that on use, so keep every CLI's stderr clean.
+    warnings.filterwarnings(
+        'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
     return True

@@ -9,6 +9,7 @@ Example::
 import argparse
 import sys
 
+import numpy as np
 import yaml
 
 from .corrupt import corrupt_directory
@@ -74,7 +75,7 @@ def build_parser():
     params.add_argument('--sigma', type=float,
                         help='elastic: smoothness (pixels)')
     params.add_argument('--epsilon', type=float,
-                        help='polygon: tolerance (fraction of perimeter)')
+                        help='polygon: tolerance (pixels)')
     params.add_argument('--max-shift', type=int, help='shift: pixels')
     params.add_argument('--kernel', type=int,
                         help='outline: square kernel side (pixels)')
@@ -105,12 +106,28 @@ def build_parser():
     return parser
 
 
-def _load_confusions(path):
+def _load_confusions(path, spec):
+    """``{class: [classes]}`` from YAML/JSON, by index or class name."""
     try:
         with open(path) as file:
-            return yaml.safe_load(file)
+            confusions = yaml.safe_load(file)
     except (OSError, yaml.YAMLError) as exc:
         raise NoiseError(f'{path}: cannot read confusions ({exc})') from exc
+    if not isinstance(confusions, dict):
+        raise NoiseError(f'{path}: confusions must map a class to classes')
+    names = list(spec.class_names)
+
+    def index(cls):
+        if isinstance(cls, int) or str(cls).isdigit():
+            return int(cls)
+        if cls in names:
+            return names.index(cls)
+        raise NoiseError(f'{path}: unknown class {cls!r}')
+
+    return {
+        index(src): [index(dst) for dst in np.atleast_1d(dsts).tolist()]
+        for src, dsts in confusions.items()
+    }
 
 
 def noise_from_args(args, spec):
@@ -132,7 +149,7 @@ def noise_from_args(args, spec):
             raise NoiseError(f'{flag} does not apply to noise {args.noise}')
         params[param] = value
     if 'confusions' in params:
-        params['confusions'] = _load_confusions(params['confusions'])
+        params['confusions'] = _load_confusions(params['confusions'], spec)
     if args.noise == 'mix' and 'steps' not in params:
         raise NoiseError('noise mix needs --spec')
     return make_noise(spec, args.noise, args.preset, args.image_fraction,

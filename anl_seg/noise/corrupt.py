@@ -353,8 +353,10 @@ def corrupt_directory(src, out, spec, noise, seed=0, workers=1,
         raise TypeError('spec must be a DatasetSpec and noise a MaskNoise')
     if int(seed) < 0:
         raise NoiseError(f'seed must be >= 0, got {seed}')
-    if int(workers) < 1:
-        raise NoiseError(f'workers must be >= 1, got {workers}')
+    for name, value, low in (('workers', workers, 1), ('preview', preview, 0),
+                             ('calibration_files', calibration_files, 1)):
+        if int(value) < low:
+            raise NoiseError(f'{name} must be >= {low}, got {value}')
     src, out = Path(src).resolve(), Path(out).resolve()
     _check_paths(src, out, overwrite, resume)
     rels = list_masks(src, spec, ann_file)

@@ -53,7 +53,8 @@ class AsymmetricFlip(RegionNoise):
     def __init__(self, num_classes, confusions, **kwargs):
         super().__init__(num_classes, **kwargs)
         if not confusions:
-            raise NoiseError('asym needs a non-empty confusions map')
+            raise NoiseError('asym needs a non-empty confusions map '
+                             '(--confusions FILE for a custom dataset)')
         self.confusions = {
             int(src): tuple(int(dst) for dst in np.atleast_1d(dsts))
             for src, dsts in dict(confusions).items()

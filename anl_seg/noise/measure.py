@@ -107,6 +107,9 @@ class NoiseStats:
             'boundary_precision_noisy_vs_clean': precision,
             'boundary_recall_noisy_vs_clean': recall,
             'boundary_tolerance_px': self.boundary_tolerance,
+            # [matched noisy, noisy, matched clean, clean] boundary
+            # pixels, so reports can be merged.
+            'boundary_counts': self.boundary.tolist(),
             'num_pixels': int(self.confusion.sum()),
             'num_regions': self.regions,
             'class_iou': [None if np.isnan(v) else float(v) for v in iou],

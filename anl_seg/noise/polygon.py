@@ -1,8 +1,6 @@
 """Boundary noise of coarse annotation: regions become rough polygons."""
-import cv2
-import numpy as np
-
 from .base import ReshapeNoise
+from .contours import redraw_outline, simplify
 from .errors import NoiseError
 from .registry import register_noise
 
@@ -16,28 +14,20 @@ class Polygon(ReshapeNoise):
     annotation with few clicks.
 
     Args:
-        epsilon (float): Tolerance as a fraction of each contour's
-            perimeter (scale-free, so it suits VOC and Cityscapes alike).
-            Default: 0.02.
+        epsilon (float): Largest distance (pixels) of the polygon from
+            the true outline. An annotator's tolerance is in pixels
+            whatever the region's size, so scale it with the image
+            (e.g. 3 for VOC, 8 for full-size Cityscapes). Default: 3.
     """
 
-    def __init__(self, num_classes, epsilon=0.02, **kwargs):
+    def __init__(self, num_classes, epsilon=3.0, **kwargs):
         super().__init__(num_classes, **kwargs)
-        if not 0 <= epsilon <= 1:
-            raise NoiseError(f'epsilon must be in [0, 1], got {epsilon}')
+        if not epsilon >= 0:
+            raise NoiseError(f'epsilon must be >= 0 pixels, got {epsilon}')
         self.epsilon = float(epsilon)
 
     def margin(self):
         return 1
 
     def reshape(self, shape, param, rng):
-        contours, _ = cv2.findContours(shape.astype(np.uint8),
-                                       cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-        polygons = [
-            cv2.approxPolyDP(contour,
-                             self.epsilon * cv2.arcLength(contour, True),
-                             True) for contour in contours
-        ]
-        canvas = np.zeros(shape.shape, dtype=np.uint8)
-        cv2.fillPoly(canvas, polygons, 1)
-        return canvas.astype(bool)
+        return redraw_outline(shape, lambda c: simplify(c, self.epsilon))

@@ -1,8 +1,9 @@
 """Boundary agreement of a noisy mask with the clean one.
 
-Boundary pixels are those with a differently labelled (non-ignored)
-neighbour in their 3x3 window. A boundary pixel of one mask matches if a
-boundary pixel of the other lies within ``tolerance`` pixels (Euclidean).
+Boundary pixels are those with a differently labelled neighbour in their
+3x3 window, ignored pixels taking their nearest label first. A boundary
+pixel of one mask matches if a boundary pixel of the other lies within
+``tolerance`` pixels (Euclidean).
 Precision: matched noisy boundary / noisy boundary; recall: matched clean
 boundary / clean boundary; the boundary F-score is their harmonic mean
 (Martin et al.'s BF score, as in Cityscapes-N / COCO-N reports).
@@ -10,22 +11,23 @@ boundary / clean boundary; the boundary F-score is their harmonic mean
 import cv2
 import numpy as np
 
+from .fill import _nearest_values
+
 _KERNEL = np.ones((3, 3), np.uint8)
 
 
 def label_boundary(mask, ignore_index=255):
-    """(H, W) bool: non-ignored pixels with another non-ignored label
-    among their 8 neighbours."""
+    """(H, W) bool: pixels with another label among their 8 neighbours,
+    after each ignored pixel takes its nearest label (so a void band, like
+    VOC's object outlines, hides no boundary and adds none)."""
     valid = mask != ignore_index
-    # Labels + 1 in uint16, 0 (max) / 65535 (min) where ignored, so
-    # ignored neighbours never count.
-    shifted = mask.astype(np.int64) + 1
-    high = np.where(valid, shifted, 0).astype(np.uint16)
-    low = np.where(valid, shifted, np.iinfo(np.uint16).max).astype(
-        np.uint16)
-    largest = cv2.dilate(high, _KERNEL)
-    smallest = cv2.erode(low, _KERNEL)
-    return valid & ((largest > high) | (smallest < low))
+    if not valid.any():
+        return np.zeros(mask.shape, dtype=bool)
+    labels = mask
+    if not valid.all():
+        labels = _nearest_values(valid, mask)[1]
+    labels = labels.astype(np.uint16)
+    return cv2.dilate(labels, _KERNEL) != cv2.erode(labels, _KERNEL)
 
 
 def _within(targets, sources, tolerance):

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from . import functional as LF
 from . import fused
+from .distributed import all_reduce_sum
 from .base import PixelwiseLoss, check_number, check_p_min
 
 
@@ -30,6 +31,7 @@ class _ActiveNegativeLoss(PixelwiseLoss):
                  p_min: float = 1e-7,
                  prior=None,
                  warmup_iters: int = 0,
+                 sync_prior: bool = False,
                  **kwargs):
         super().__init__(**kwargs)
         for name, value in (('alpha', alpha), ('beta', beta), ('lamb', lamb)):
@@ -44,6 +46,9 @@ class _ActiveNegativeLoss(PixelwiseLoss):
             raise ValueError('warmup_iters must be an int >= 0, got '
                              f'{warmup_iters!r}')
         self.warmup_iters = warmup_iters
+        if not isinstance(sync_prior, bool):
+            raise ValueError(f'sync_prior must be a bool, got {sync_prior!r}')
+        self.sync_prior = sync_prior
         # Training forwards seen during the CE -> ANL warm-up (counting
         # stops once it is over). A hook may set it (e.g. to runner.iter on
         # resume).
@@ -93,6 +98,9 @@ class _ActiveNegativeLoss(PixelwiseLoss):
                     target_log_prob)
         if self.lamb > 0:
             sums, count = LF.class_prob_sums(log_prob, valid)
+            if self.sync_prior:
+                # pbar of the global batch (distributed.py: grad scale)
+                sums, count = all_reduce_sum(sums, count)
             if self.prior is None:
                 regularizer = LF.entropy_regularizer(sums, count, self.p_min)
             else:
@@ -114,7 +122,14 @@ class _ActiveNegativeLoss(PixelwiseLoss):
             if label is None:
                 raise ValueError("prior='batch' needs the labels: call the "
                                  'loss module, not pixel_loss directly')
-            return LF.label_marginal(label, valid, num_classes)
+            marginal = LF.label_marginal(label, valid, num_classes)
+            if self.sync_prior:
+                # pixel-count weighted mean of the processes' marginals
+                num_valid = valid.sum().to(marginal)
+                marginal, num_valid = all_reduce_sum(
+                    marginal * num_valid, num_valid)
+                marginal = marginal / num_valid.clamp(min=1)
+            return marginal
         if len(self.prior) != num_classes:
             raise ValueError(f'prior has {len(self.prior)} entries but '
                              f'cls_score has {num_classes} classes')
@@ -124,6 +139,8 @@ class _ActiveNegativeLoss(PixelwiseLoss):
 
     def extra_repr(self) -> str:
         recipe = ''
+        if self.sync_prior:
+            recipe += 'sync_prior=True, '
         if self.prior is not None:
             recipe += f'prior={self.prior!r}, '
         if self.warmup_iters:
@@ -154,6 +171,12 @@ class ANLCELoss(_ActiveNegativeLoss):
         beta (float): Weight of NNCE. Defaults to 1.0.
         lamb (float): Weight of the entropy regulariser (ANL-CE-ER); 0
             disables it. Defaults to 0.
+        sync_prior (bool): Under torch.distributed, all-reduce the
+            regulariser's class-probability sums (and the label marginal
+            of ``prior='batch'``) so that it uses the global batch, as
+            one process with the whole batch would; a no-op when not
+            distributed or ``lamb == 0``. Every process must then call
+            the loss each iteration. Defaults to False.
         p_min (float): Probability floor of NNCE and of the regulariser.
             Defaults to 1e-7.
         **kwargs: ``reduction``, ``loss_weight``, ``ignore_index``,
