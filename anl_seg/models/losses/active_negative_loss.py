@@ -12,8 +12,8 @@ from torch import Tensor
 
 from . import functional as LF
 from . import fused
-from .distributed import all_reduce_sum
 from .base import PixelwiseLoss, check_number, check_p_min
+from .distributed import all_reduce_sum
 
 
 class _ActiveNegativeLoss(PixelwiseLoss):
