@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.anl-seg-installed
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test test-fast lint mmcv-full bench-losses bench-noise benchmark clean
+.PHONY: help install demo test test-fast lint mmcv-full bench-losses bench-noise bench-train-step clean
 
 help:
 	@echo "make demo       synthetic data -> CE vs ANL-CE on noisy masks -> mIoU table"
@@ -50,6 +50,12 @@ mmcv-full: $(STAMP)
 
 bench-losses: $(STAMP)
 	$(PY) benchmarks/bench_losses.py --device cpu --quick --with-reference
+
+bench-noise: $(STAMP)
+	$(PY) benchmarks/bench_noise.py --num-masks 3 --repeats 3
+
+bench-train-step: $(STAMP)
+	$(PY) benchmarks/bench_train_step.py --iters 30
 
 clean:
 	rm -rf work_dirs .pytest_cache

@@ -26,7 +26,8 @@ SHORT_SCHEDULE = [
     'default_hooks.logger.interval=1'
 ]
 LAYOUTS = {
-    'voc': ('ANL_SEG_VOC_ROOT', 'configs/tiny/unet-tiny_anl-ce_synthetic-voc.py'),
+    'voc': ('ANL_SEG_VOC_ROOT',
+            'configs/tiny/unet-tiny_anl-ce_synthetic-voc.py'),
     'cityscapes': ('ANL_SEG_CITYSCAPES_ROOT',
                    'configs/tiny/unet-tiny_anl-ce_synthetic-cityscapes.py'),
 }

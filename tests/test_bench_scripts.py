@@ -1,0 +1,56 @@
+"""Smoke tests of ``benchmarks/bench_noise.py`` and its RESULTS.md helper.
+
+Timings themselves are not checked (machine-dependent); only that the
+scripts run on tiny inputs, write what they promise and reject bad
+arguments.
+"""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / 'benchmarks'
+sys.path.insert(0, str(BENCH))
+
+import bench_noise  # noqa: E402
+import results_md  # noqa: E402
+
+
+def test_update_section_replaces_only_its_section(tmp_path):
+    path = tmp_path / 'RESULTS.md'
+    path.write_text('# Benchmark results\n\nkept text\n')
+    results_md.update_section('a', 'first\n', path)
+    results_md.update_section('b', 'other\n', path)
+    results_md.update_section('a', 'second\n', path)
+    text = path.read_text()
+    assert 'kept text' in text and 'other' in text
+    assert 'second' in text and 'first' not in text
+    assert text.count('<!-- a:begin -->') == 1
+
+
+def test_bench_noise_runs_on_voc(tmp_path, monkeypatch):
+    # one small mask keeps the test fast; the sizes are the script's choice
+    monkeypatch.setitem(bench_noise.SIZES, 'voc',
+                        ((48, 64), 'SegmentationClass'))
+    assert bench_noise.main([
+        '--num-masks', '1', '--repeats', '1', '--layouts', 'voc',
+        '--noises', 'pixel-flip', 'mix', '--out', str(tmp_path),
+        '--no-results-md'
+    ]) == 0
+    rows = json.loads((tmp_path / 'bench_noise.json').read_text())['rows']
+    # mix needs more than a rate: skipped, not a crash
+    assert [row['noise'] for row in rows] == ['pixel-flip']
+    assert rows[0]['masks_per_s'] > 0 and rows[0]['time_x_baseline'] > 0
+    markdown = (tmp_path / 'bench_noise.md').read_text()
+    assert '| 64x48 | pixel-flip |' in markdown
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--noises', 'nope'], 'unknown noises'),
+    (['--repeats', '0'], '--repeats must be >= 1'),
+])
+def test_bench_noise_rejects_bad_arguments(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        bench_noise.parse_args(argv)
+    assert message in capsys.readouterr().err
