@@ -230,7 +230,8 @@ def set_test_evaluator(cfg, results_file):
 
 
 def cell_config(base, *, loss, seed, work_dir, results_file,
-                train_masks=None, iters=None, cfg_options=None):
+                train_masks=None, iters=None, cfg_options=None,
+                optim_recipe=True):
     """The complete config of one cell, a modified copy of ``base``.
 
     Args:
@@ -244,9 +245,10 @@ def cell_config(base, *, loss, seed, work_dir, results_file,
         iters (int, optional): Schedule length override.
         cfg_options (dict, optional): Final overrides, as mmseg's
             ``--cfg-options``.
+        optim_recipe (bool): Apply the loss's optimiser recipe.
     """
     cfg = copy.deepcopy(base)
-    swap_loss(cfg, loss)
+    swap_loss(cfg, loss, optim_recipe)
     if train_masks is not None:
         set_train_masks(cfg, train_masks)
     cfg.randomness = dict(cfg.get('randomness') or {}, seed=int(seed))

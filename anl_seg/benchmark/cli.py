@@ -61,6 +61,10 @@ def build_parser():
     run.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE',
                      help='overrides for every cell config, as mmseg\'s '
                      '--cfg-options')
+    run.add_argument('--no-optim-recipes', action='store_true',
+                     help='keep the config\'s optimiser for every loss '
+                     '(default: merge each loss\'s loss_optim_wrapper, '
+                     'e.g. ANL\'s L1 penalty, written for SGD)')
     run.add_argument('--launcher', choices=LAUNCHERS, default='none',
                      help='passed to mmseg\'s tools (pytorch with --gpus)')
     run.add_argument('--gpus', type=int, default=1,
@@ -118,6 +122,8 @@ def settings_from_args(args):
         synthetic=None if data_root else values.get('synthetic'),
         iters=args.iters if args.iters is not None else values.get('iters'),
         cfg_options=cfg_options,
+        optim_recipes=not args.no_optim_recipes and values.get(
+            'optim_recipes', True),
         launcher=args.launcher,
         gpus=args.gpus,
         port=args.port,

@@ -92,14 +92,14 @@ def _head_loss_weight(head):
     return (losses or {}).get('loss_weight', 1.0)
 
 
-def swap_loss(cfg, name):
+def swap_loss(cfg, name, optim_recipe=True):
     """Train ``cfg`` (a loaded Config, changed in place) with loss ``name``.
 
     ``loss_decode`` of every decode and auxiliary head is replaced whole,
     as ``_delete_=True`` does in a config, so no key of the old loss leaks
     into the new one; each head keeps its old total ``loss_weight`` (e.g.
-    0.4 on an auxiliary head). The loss's optimiser recipe is merged into
-    ``optim_wrapper``.
+    0.4 on an auxiliary head). With ``optim_recipe``, the loss's
+    optimiser recipe is merged into ``optim_wrapper``.
     """
     recipe = loss_recipe(name)
     model = cfg.get('model')
@@ -112,7 +112,7 @@ def swap_loss(cfg, name):
         loss['loss_weight'] = _head_loss_weight(head) * loss.get(
             'loss_weight', 1.0)
         head['loss_decode'] = loss
-    if recipe.optim_wrapper:
+    if optim_recipe and recipe.optim_wrapper:
         # merge_from_dict consumes the _delete_ keys: give it a copy.
         cfg.merge_from_dict(
             {'optim_wrapper': copy.deepcopy(recipe.optim_wrapper)})

@@ -12,6 +12,7 @@ A preset is an mmengine config file (Python or YAML) with these keys::
     synthetic = dict(layout='voc', num_train=64, num_val=16)
     data_root = None                   # or a path (not with synthetic)
     cfg_options = {'train_dataloader.batch_size': 8}
+    optim_recipes = False              # keep the config's optimiser
     work_dir = 'work_dirs/benchmark_cpu'
     out_dir = 'benchmarks/noise_cpu'   # tables and plots
     title = 'CPU noise benchmark'
@@ -27,8 +28,8 @@ from .paths import REPO_ROOT
 PRESET_DIR = REPO_ROOT / 'benchmarks' / 'presets'
 PRESET_SUFFIXES = ('.py', '.yaml', '.yml')
 GRID_KEYS = ('configs', 'noises', 'rates', 'losses', 'seeds')
-OPTION_KEYS = ('iters', 'synthetic', 'data_root', 'cfg_options', 'work_dir',
-               'out_dir', 'title', 'intro')
+OPTION_KEYS = ('iters', 'synthetic', 'data_root', 'cfg_options',
+               'optim_recipes', 'work_dir', 'out_dir', 'title', 'intro')
 
 
 def available_presets():

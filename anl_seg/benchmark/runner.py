@@ -48,6 +48,10 @@ class RunOptions:
         iters (int, optional): Shorten every schedule to this many
             iterations.
         cfg_options (dict): Overrides applied to every cell config last.
+        optim_recipes (bool): Merge each loss's ``loss_optim_wrapper``
+            (e.g. ANL's L1 penalty) into the optimiser. The recipes are
+            written for SGD; turn them off for configs with another
+            optimiser (the tiny configs' AdamW).
         launcher (str): mmseg launcher; ``pytorch`` with ``gpus > 1``.
         gpus (int): Processes per training run (``torch.distributed.run``
             when > 1).
@@ -62,6 +66,7 @@ class RunOptions:
     synthetic: Optional[dict] = None
     iters: Optional[int] = None
     cfg_options: dict = field(default_factory=dict)
+    optim_recipes: bool = True
     launcher: str = 'none'
     gpus: int = 1
     port: int = 29500
@@ -216,10 +221,13 @@ class GridRunner:
         """What a cell's result depends on besides its grid coordinates;
         a finished cell is reused only while these are unchanged."""
         noise = None if cell.is_clean else self.grid.noise(cell.noise)
+        loss = loss_recipe(cell.loss).to_dict()
+        if not self.options.optim_recipes:
+            loss['optim_wrapper'] = {}
         return json.loads(
             json.dumps({
                 'noise': None if noise is None else noise.describe(),
-                'loss': loss_recipe(cell.loss).to_dict(),
+                'loss': loss,
                 'iters': self.options.iters,
                 'cfg_options': self.options.cfg_options,
                 'data_root': self.data_root,
@@ -362,7 +370,8 @@ class GridRunner:
         cfg = cell_config(base, loss=cell.loss, seed=cell.seed,
                           work_dir=train_dir, results_file=metrics_file,
                           train_masks=directories, iters=self.options.iters,
-                          cfg_options=self.options.cfg_options)
+                          cfg_options=self.options.cfg_options,
+                          optim_recipe=self.options.optim_recipes)
         # An interrupted run continues from its checkpoint. mmengine's
         # --resume resumes from load_from when set (e.g. pretrained
         # weights), so it must point at that checkpoint.
