@@ -8,13 +8,16 @@ HERE = Path(__file__).parent
 
 def read_requirements(name):
     lines = (HERE / 'requirements' / name).read_text().splitlines()
-    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith('#')]
+    return [
+        ln.strip() for ln in lines if ln.strip() and not ln.startswith('#')
+    ]
 
 
 setup(
     name='anl-seg',
     version='0.1.0',
-    description='Active Negative Loss and label-noise tools for MMSegmentation',
+    description=('Active Negative Loss and label-noise tools for '
+                 'MMSegmentation'),
     long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['anl_seg', 'anl_seg.*']),

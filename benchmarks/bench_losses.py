@@ -20,7 +20,6 @@ Writes ``benchmarks/results/bench_losses_<device>.{json,md}`` and the
 matching section of ``benchmarks/RESULTS.md``.
 """
 import argparse
-import json
 import platform
 import statistics
 import subprocess
@@ -32,13 +31,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_loss_memory  # noqa: E402
+from results_md import RESULTS_MD, save_results  # noqa: E402
 
 LOSSES = bench_loss_memory.LOSSES
 make_inputs = bench_loss_memory.make_inputs
 peak_memory_bytes = bench_loss_memory.peak_memory_bytes
 
 RESULTS_DIR = Path(__file__).resolve().parent / 'results'
-RESULTS_MD = Path(__file__).resolve().parent / 'RESULTS.md'
 BASELINE = 'CrossEntropyLoss'
 FULL_SHAPES = ((4, 21, 512, 512), (2, 19, 512, 1024), (2, 19, 1024, 2048),
                (8, 150, 512, 512))
@@ -169,21 +168,6 @@ def to_markdown(report) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def update_results_md(device: str, markdown: str):
-    """Replace this device's section of ``RESULTS.md``, keep the rest."""
-    begin = f'<!-- bench_losses:{device}:begin -->'
-    end = f'<!-- bench_losses:{device}:end -->'
-    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else \
-        '# Benchmark results\n'
-    section = f'{begin}\n{markdown}{end}'
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + section + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip('\n') + '\n\n' + section + '\n'
-    RESULTS_MD.write_text(text)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
@@ -226,11 +210,8 @@ def main():
     if args.no_save:
         return
     markdown = to_markdown(report)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stem = RESULTS_DIR / f'bench_losses_{args.device}'
-    stem.with_suffix('.json').write_text(json.dumps(report, indent=1))
-    stem.with_suffix('.md').write_text(markdown)
-    update_results_md(args.device, markdown)
+    stem = save_results(RESULTS_DIR, f'bench_losses_{args.device}', report,
+                        markdown, tag=f'bench_losses:{args.device}')
     print(f'wrote {stem}.json, {stem}.md and {RESULTS_MD}')
 
 

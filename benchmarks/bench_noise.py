@@ -22,7 +22,6 @@ section of ``benchmarks/RESULTS.md``. Goal: *generate* within 2x of the
 baseline for the flip/morph noises.
 """
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -31,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import update_section  # noqa: E402
+from results_md import save_results  # noqa: E402
 
 from anl_seg.datasets.synthetic import make_synthetic_dataset  # noqa: E402
 from anl_seg.noise.corrupt import (  # noqa: E402
@@ -201,13 +200,9 @@ def main(argv=None):
             rows += bench_layout(layout, noises, args.rate, args.num_masks,
                                  args.repeats, Path(tmp))
     markdown = to_markdown(rows, args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / 'bench_noise.json').write_text(json.dumps(
-        dict(args={k: str(v) for k, v in vars(args).items()}, rows=rows),
-        indent=2) + '\n')
-    (args.out / 'bench_noise.md').write_text(markdown)
-    if not args.no_results_md:
-        update_section('bench_noise', markdown)
+    report = dict(args={k: str(v) for k, v in vars(args).items()}, rows=rows)
+    save_results(args.out, 'bench_noise', report, markdown,
+                 tag=None if args.no_results_md else 'bench_noise')
     print(f'wrote {args.out}/bench_noise.{{json,md}}')
     return 0
 

@@ -16,7 +16,6 @@ most 5 % slower than CE.
 """
 import argparse
 import copy
-import json
 import platform
 import statistics
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import update_section  # noqa: E402
+from results_md import save_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / 'benchmarks' / 'results'
@@ -149,13 +148,9 @@ def main(argv=None):
     for row in rows:
         print(f'{row["loss"]:20s} {row["ms"]:8.1f} ms  x{row["x_ce"]:.3f}')
     markdown = to_markdown(rows, args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / 'bench_train_step.json').write_text(json.dumps(
-        dict(args={k: str(v) for k, v in vars(args).items()}, rows=rows),
-        indent=2) + '\n')
-    (args.out / 'bench_train_step.md').write_text(markdown)
-    if not args.no_results_md:
-        update_section('bench_train_step', markdown)
+    report = dict(args={k: str(v) for k, v in vars(args).items()}, rows=rows)
+    save_results(args.out, 'bench_train_step', report, markdown,
+                 tag=None if args.no_results_md else 'bench_train_step')
     print(f'wrote {args.out}/bench_train_step.{{json,md}}')
     return 0
 

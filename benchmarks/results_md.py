@@ -1,8 +1,10 @@
-"""Replace one marked section of ``benchmarks/RESULTS.md``, keep the rest.
+"""Save a benchmark's results: JSON, Markdown, and its RESULTS.md section.
 
-Each benchmark owns the text between ``<!-- TAG:begin -->`` and
-``<!-- TAG:end -->``; a missing section is appended.
+Each benchmark owns the text of ``benchmarks/RESULTS.md`` between
+``<!-- TAG:begin -->`` and ``<!-- TAG:end -->``; a missing section is
+appended, the rest of the file is kept.
 """
+import json
 from pathlib import Path
 
 RESULTS_MD = Path(__file__).resolve().parent / 'RESULTS.md'
@@ -19,3 +21,20 @@ def update_section(tag: str, markdown: str, path: Path = RESULTS_MD):
     else:
         text = text.rstrip('\n') + '\n\n' + section + '\n'
     path.write_text(text)
+
+
+def save_results(out_dir: Path, stem: str, report, markdown: str,
+                 tag=None) -> Path:
+    """Write ``out_dir/stem.{json,md}``; update section ``tag`` if given.
+
+    Returns:
+        Path: ``out_dir / stem`` (without suffix).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = out_dir / stem
+    base.with_suffix('.json').write_text(json.dumps(report, indent=2) + '\n')
+    base.with_suffix('.md').write_text(markdown)
+    if tag is not None:
+        update_section(tag, markdown)
+    return base

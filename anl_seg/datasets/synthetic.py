@@ -37,9 +37,15 @@ from pathlib import Path
 from typing import Callable, Tuple
 
 import numpy as np
-from mmseg.datasets import CityscapesDataset, PascalVOCDataset
 from PIL import Image
 
+from .metainfo import (
+    CITYSCAPES_CLASSES,
+    CITYSCAPES_PALETTE,
+    VOC_CLASSES,
+    VOC_PALETTE,
+    voc_colormap,
+)
 from .synthetic_objects import draw_voc_scene
 from .synthetic_streets import draw_cityscapes_scene
 
@@ -51,15 +57,6 @@ __all__ = [
     'make_synthetic_cityscapes'
 ]
 
-#: Pascal VOC class names, background first (mmseg's own).
-VOC_CLASSES = tuple(PascalVOCDataset.METAINFO['classes'])
-#: RGB colour of each VOC class (mmseg's own).
-VOC_PALETTE = tuple(tuple(c) for c in PascalVOCDataset.METAINFO['palette'])
-#: Cityscapes train-id class names (mmseg's own).
-CITYSCAPES_CLASSES = tuple(CityscapesDataset.METAINFO['classes'])
-#: RGB colour of each Cityscapes train id (mmseg's own).
-CITYSCAPES_PALETTE = tuple(
-    tuple(c) for c in CityscapesDataset.METAINFO['palette'])
 #: Cityscapes labelId of each train id 0..18.
 CITYSCAPES_TRAINID_TO_LABELID = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23,
                                  24, 25, 26, 27, 28, 31, 32, 33)
@@ -77,19 +74,8 @@ SPLITS = ('train', 'val')
 IMAGE_STREAM, CLASS_CYCLE_STREAM = 1, 2
 
 
-def _voc_colormap(count=256):
-    """The bit-interleaved PASCAL VOC colour map, (count, 3) uint8."""
-    index = np.arange(count)
-    colors = np.zeros((count, 3), np.uint8)
-    for bit in range(8):
-        for channel in range(3):
-            colors[:, channel] |= (((index >> (3 * bit + channel)) & 1) <<
-                                   (7 - bit)).astype(np.uint8)
-    return colors
-
-
 #: The 256-colour palette of real VOC PNGs (entry 255: void, cream).
-VOC_PNG_PALETTE = tuple(_voc_colormap().ravel().tolist())
+VOC_PNG_PALETTE = tuple(voc_colormap().ravel().tolist())
 
 _CITY_LABEL_ID = dict(zip(CITYSCAPES_CLASSES, CITYSCAPES_TRAINID_TO_LABELID),
                       **CITYSCAPES_VOID_LABELIDS)

@@ -10,24 +10,14 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from ..datasets.metainfo import (
+    CITYSCAPES_CLASSES,
+    CITYSCAPES_PALETTE,
+    VOC_CLASSES,
+    VOC_PALETTE,
+    voc_colormap,
+)
 from .errors import NoiseError
-
-VOC_CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat',
-               'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable',
-               'dog', 'horse', 'motorbike', 'person', 'pottedplant',
-               'sheep', 'sofa', 'train', 'tvmonitor')
-
-CITYSCAPES_CLASSES = ('road', 'sidewalk', 'building', 'wall', 'fence',
-                      'pole', 'traffic light', 'traffic sign', 'vegetation',
-                      'terrain', 'sky', 'person', 'rider', 'car', 'truck',
-                      'bus', 'train', 'motorcycle', 'bicycle')
-
-CITYSCAPES_PALETTE = ((128, 64, 128), (244, 35, 232), (70, 70, 70),
-                      (102, 102, 156), (190, 153, 153), (153, 153, 153),
-                      (250, 170, 30), (220, 220, 0), (107, 142, 35),
-                      (152, 251, 152), (70, 130, 180), (220, 20, 60),
-                      (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100),
-                      (0, 80, 100), (0, 0, 230), (119, 11, 32))
 
 # Confusions an annotator plausibly makes: look-alike classes (cat/dog),
 # the same vehicle family (bus/car) or neighbouring surfaces
@@ -73,18 +63,6 @@ CITYSCAPES_CONFUSIONS = {
     'motorcycle': ('bicycle', ),
     'bicycle': ('motorcycle', ),
 }
-
-
-def voc_palette(num_colors=256):
-    """The PASCAL VOC colour map (bit-interleaved), as an (N, 3) array."""
-    index = np.arange(num_colors)
-    palette = np.zeros((num_colors, 3), dtype=np.uint8)
-    for shift in range(8):
-        for channel in range(3):
-            bit = (index >> channel) & 1
-            palette[:, channel] |= (bit << (7 - shift)).astype(np.uint8)
-        index = index >> 3
-    return palette
 
 
 def confusion_indices(names, confusions):
@@ -201,7 +179,7 @@ class DatasetSpec:
         colors = np.zeros((256, 3), dtype=np.uint8)
         palette = np.asarray(self.palette, dtype=np.uint8).reshape(-1, 3)
         if len(palette) == 0:
-            palette = voc_palette(self.num_classes)
+            palette = voc_colormap(self.num_classes)
         colors[:len(palette)] = palette[:256]
         colors[self.ignore_index % 256] = (224, 224, 192)  # VOC void
         return colors
@@ -213,7 +191,7 @@ VOC = DatasetSpec(
     mask_suffix='.png',
     background=0,
     class_names=VOC_CLASSES,
-    palette=tuple(map(tuple, voc_palette(21).tolist())),
+    palette=VOC_PALETTE,
     confusions=confusion_indices(VOC_CLASSES, VOC_CONFUSIONS),
     instance_suffix='.png',
     instance_sibling_dir='SegmentationObject',
