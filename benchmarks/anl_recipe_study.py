@@ -124,7 +124,9 @@ def build_model(loss_cfg):
     model_cfg = copy.deepcopy(cfg.model)
     if loss_cfg is not None:
         model_cfg.decode_head.loss_decode = dict(loss_cfg)
-    return MODELS.build(model_cfg)
+    model = MODELS.build(model_cfg)
+    model.init_weights()  # as mmengine's runner does before training
+    return model
 
 
 def logits_of(model, images):

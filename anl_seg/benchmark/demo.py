@@ -57,7 +57,12 @@ def demo_settings(args):
         synthetic=dict(layout='voc', num_train=args.num_train,
                        num_val=args.num_val, size=list(args.size),
                        seed=args.seed),
-        iters=args.iters)
+        iters=args.iters,
+        # The loss is the only difference between the runs: every run
+        # keeps the tiny config's AdamW (ANL's SGD recipe is not merged).
+        optim_recipes=False,
+        # A demo rerun after an update reruns what the update changed.
+        rerun_stale=True)
     return grid, options
 
 

@@ -7,6 +7,7 @@ between cells). ``torch.distributed.run`` launches them on several GPUs.
 A cell is finished once its ``result.json`` exists; finished cells are
 skipped, so an interrupted benchmark continues where it stopped.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -59,6 +60,8 @@ class RunOptions:
         workers (int): Processes generating noisy masks.
         keep_checkpoints (bool): Keep each cell's checkpoints after its
             test.
+        rerun_stale (bool): Rerun a finished cell whose settings (loss,
+            noise, config, ...) changed since, instead of refusing.
         python (str): Interpreter of the subprocesses.
     """
     work_dir: Path
@@ -72,6 +75,7 @@ class RunOptions:
     port: int = 29500
     workers: int = 1
     keep_checkpoints: bool = True
+    rerun_stale: bool = False
     python: str = sys.executable
 
     def __post_init__(self):
@@ -228,6 +232,7 @@ class GridRunner:
             json.dumps({
                 'noise': None if noise is None else noise.describe(),
                 'loss': loss,
+                'config_digest': self.config_digest(cell.config),
                 'iters': self.options.iters,
                 'cfg_options': self.options.cfg_options,
                 'data_root': self.data_root,
@@ -245,6 +250,10 @@ class GridRunner:
         result = read_json(path)
         old, new = result.get('settings') or {}, self.settings(cell)
         changed = [key for key in new if old.get(key) != new[key]]
+        if changed and self.options.rerun_stale:
+            self.log(f'{path.parent.name}: {", ".join(changed)} changed '
+                     f'since it ran; running it again')
+            return None
         if changed:
             what = '; '.join(f'{key} {old.get(key)!r} now {new[key]!r}'
                              for key in changed)
@@ -267,6 +276,13 @@ class GridRunner:
                 set_data_root(cfg, self.data_root)
             self._configs[path] = (cfg, mask_sources(cfg))
         return self._configs[path]
+
+    def config_digest(self, path):
+        """Digest of the loaded grid config (its ``_base_`` files included),
+        so that a finished cell is not reused after the config changed."""
+        cfg, _ = self.config(path)
+        text = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def plan(self):
         """Print the cells and their status; changes nothing on disk."""
@@ -308,17 +324,20 @@ class GridRunner:
         cells = self.grid.cells()
         for config in self.grid.configs:
             self.config(config)  # fail early on a bad config or data root
+        # Before any training: a cell run with other settings fails now.
+        done_before = [self.finished(cell) for cell in cells]
+        left = done_before.count(None)
         results, failures, times = [], [], []
-        for number, cell in enumerate(cells, 1):
+        for number, (cell, result) in enumerate(zip(cells, done_before), 1):
             head = (f'[{number}/{len(cells)}] {cell.config_name} '
                     f'{cell.setting} {cell.loss} seed {cell.seed}')
-            result = self.finished(cell)
             if result is not None:
                 self.log(f'{head}: done before, mIoU '
                          f'{result["metrics"]["mIoU"]:.2f}')
                 results.append(result)
                 continue
             start = time.perf_counter()
+            left -= 1
             try:
                 result = self.run_cell(cell)
             except BenchmarkError as exc:
@@ -326,8 +345,6 @@ class GridRunner:
                 self.log(f'{head}: FAILED: {exc}')
                 continue
             times.append(time.perf_counter() - start)
-            left = sum(1 for c in cells[number:] if not (
-                c.directory(self.options.work_dir) / RESULT_NAME).is_file())
             self.log(f'{head}: mIoU {result["metrics"]["mIoU"]:.2f} '
                      f'({times[-1]:.0f} s; about '
                      f'{left * sum(times) / len(times) / 60:.0f} min left)')

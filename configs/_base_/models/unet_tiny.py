@@ -40,6 +40,11 @@ model = dict(
         norm_cfg=norm_cfg,
         align_corners=False,
         loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+        # mmseg's default N(0, 0.01) classifier init suits wide heads on
+        # pretrained backbones; on this 16-channel net trained from scratch
+        # it stalls at all-background (val mIoU 3.2 after 400 iterations,
+        # 34-36 at 200 with Kaiming, same data and schedule).
+        init_cfg=dict(type='Kaiming', override=dict(name='conv_seg'))),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
