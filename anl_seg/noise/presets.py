@@ -55,9 +55,9 @@ PRESETS = {
     'adele': PresetInfo(
         source='ADELE (Liu et al., "Adaptive Early-Learning Correction for '
         'Segmentation from Noisy Annotations", CVPR 2022)',
+        # Every image, as the official code's default --noise-level 1.
         steps=[dict(noise='adele', rate=1.0, target_area=1000,
-                    iterations_min=2, iterations_max=4)],
-        image_fraction=0.5),
+                    iterations_min=2, iterations_max=4)]),
     **{
         f'tloss-{fraction}-{strength}': _tloss(fraction, strength)
         for fraction in (0.3, 0.5, 0.7) for strength in (0.5, 0.7)
