@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_md import save_results  # noqa: E402
 
+from anl_seg.benchmark.masks import SEVERITY_MEASURES  # noqa: E402
 from anl_seg.datasets.synthetic import make_synthetic_dataset  # noqa: E402
 from anl_seg.noise import corrupt_directory, get_spec  # noqa: E402
 from anl_seg.noise.presets import PRESETS, build_preset  # noqa: E402
@@ -29,14 +30,8 @@ LAYOUTS = {
     'voc': ((64, 80), 'SegmentationClass', 'ImageSets/Segmentation/train.txt'),
     'cityscapes': ((64, 128), 'gtFine', None),
 }
-COLUMNS = [
-    ('pixel noise rate', 'pixel_noise_rate'),
-    ('mIoU', 'miou_noisy_vs_clean'),
-    ('mean Dice', 'mean_dice_noisy_vs_clean'),
-    ('images touched', 'image_touched_rate'),
-    ('regions touched', 'region_touched_rate'),
-    ('boundary F (2 px)', 'boundary_f1_noisy_vs_clean'),
-]
+# (title, report key) of each column.
+COLUMNS = [(title, key) for key, title in SEVERITY_MEASURES]
 
 
 def measure(layout, num_train, workdir):

@@ -4,6 +4,7 @@ import csv
 import json
 import subprocess
 
+import numpy as np
 import pytest
 import torch
 
@@ -16,9 +17,12 @@ from anl_seg.benchmark.cell_config import (
 )
 from anl_seg.benchmark.cli import main as benchmark_main
 from anl_seg.benchmark.grid import CLEAN, parse_noise
+from anl_seg.benchmark.masks import SEVERITY_KEYS, SEVERITY_MEASURES, severity
 from anl_seg.benchmark.metric import PerClassIoUMetric
+from anl_seg.benchmark.plots import plot_miou_vs_rate
 from anl_seg.benchmark.report import write_report
 from anl_seg.benchmark.results import Summary, markdown
+from anl_seg.noise import NoiseStats
 
 TINY = 'configs/tiny/unet-tiny_ce_synthetic-voc.py'
 TINY_ANL = 'configs/tiny/unet-tiny_anl-ce_synthetic-voc.py'
@@ -142,7 +146,12 @@ def fake_results(grid):
             'class_iou': {'background': miou + 30, 'cat': miou - 30,
                           'dog': None},
             'noise': {'pixel_noise_rate': cell.rate / 2,
-                      'miou_noisy_vs_clean': 1 - cell.rate / 4},
+                      'miou_noisy_vs_clean': 1 - cell.rate / 4,
+                      'mean_dice_noisy_vs_clean': 1 - cell.rate / 5,
+                      'image_touched_rate': min(1, 4 * cell.rate),
+                      'region_touched_rate': cell.rate,
+                      'boundary_f1_noisy_vs_clean': 1 - cell.rate / 2,
+                      'boundary_tolerance_px': 2},
             'train_s': 1.0, 'test_s': 1.0,
         })
     return results
@@ -168,13 +177,84 @@ def test_tables_and_plots_from_fake_results(tiny, tmp_path):
     assert '34.5 ± 0.7 (68 %)' in text  # CE at 0.4: 34.5 / 50.5
     assert '| pixels with a wrong label (%) | 10.0 ± 0.0 | 20.0 ± 0.0 |' \
         in text
+    for _, title in SEVERITY_MEASURES:
+        assert f'| {title}' in text
+    assert '| mean Dice of noisy vs clean masks (%) | 96.0 ± 0.0 | ' \
+        '92.0 ± 0.0 |' in text
+    assert '| boundary F-score of noisy vs clean masks at 2 px (%) | ' \
+        '90.0 ± 0.0 | 80.0 ± 0.0 |' in text
     rows = list(csv.DictReader(open(tmp_path / 'results.csv')))
     assert len(rows) == len(grid.cells())
     row = next(r for r in rows if r['noise'] == 'morph' and r['rate'] ==
                '0.4' and r['loss'] == 'ce' and r['seed'] == '1')
     assert float(row['miou']) == 35.0
+    assert set(SEVERITY_KEYS) <= set(row)
+    assert float(row['region_touched_rate']) == 0.4
+    assert float(row['boundary_f1_noisy_vs_clean']) == 0.8
+    assert row['boundary_tolerance_px'] == '2'
     assert float(row['retained_pct']) == round(100 * 35 / 51, 2)
     assert row['iou.dog'] == '' and float(row['iou.cat']) == 5.0
+
+
+@pytest.mark.parametrize('x_axis', ['mean_dice_noisy_vs_clean',
+                                    'region_touched_rate'])
+def test_miou_plot_against_a_measured_severity(tiny, tmp_path, x_axis):
+    grid = Grid([tiny], ['morph'], [0, 0.4], ['ce', 'anl-ce'], [0])
+    paths = write_report(fake_results(grid), tmp_path, x_axis=x_axis)
+    png = tmp_path / f'miou_vs_{x_axis}.png'
+    assert png in paths and not (tmp_path / 'miou_vs_rate.png').exists()
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    with pytest.raises(ValueError, match="unknown x-axis 'blur'"):
+        plot_miou_vs_rate(Summary(fake_results(grid)), tmp_path / 'x.png',
+                          'blur')
+
+
+def test_cli_rejects_an_unknown_x_axis(tiny, capsys):
+    with pytest.raises(SystemExit) as info:
+        benchmark_main(['--configs', tiny, '--x-axis', 'blur'])
+    err = capsys.readouterr().err
+    assert info.value.code == 2
+    assert "argument --x-axis: invalid choice: 'blur'" in err
+
+
+def test_older_results_without_new_measures(tiny, tmp_path):
+    grid = Grid([tiny], ['morph'], [0, 0.4], ['ce'], [0])
+    results = fake_results(grid)
+    for result in results:
+        result['noise'] = {key: result['noise'][key] for key in
+                           ('pixel_noise_rate', 'miou_noisy_vs_clean')}
+    write_report(results, tmp_path, x_axis='boundary_f1_noisy_vs_clean')
+    text = (tmp_path / 'results.md').read_text()
+    assert '| pixels with a wrong label (%) | 20.0 |' in text
+    assert '| boundary F-score of noisy vs clean masks (%) | – |' in text
+    rows = list(csv.DictReader(open(tmp_path / 'results.csv')))
+    assert rows[-1]['mean_dice_noisy_vs_clean'] == ''
+
+
+def test_severity_merges_reports_of_all_train_datasets():
+    rng = np.random.default_rng(0)
+    clean = rng.integers(0, 3, (2, 16, 16), dtype=np.uint8)
+    noisy = clean.copy()
+    noisy[0, 4:9, 2:12] = 2
+    parts = [NoiseStats(3).update(c, n) for c, n in zip(clean, noisy)]
+    union = NoiseStats(3).update(clean[0], noisy[0]).update(
+        clean[1], noisy[1]).summary()
+    reports = [dict(part.summary(), num_classes=3) for part in parts]
+    measures = severity(reports)
+    assert measures == {key: union[key] for key in measures}
+    assert set(measures) == set(SEVERITY_KEYS) | {'boundary_tolerance_px'}
+    assert measures['image_touched_rate'] == 0.5
+    assert measures == severity(reports[::-1])
+    assert severity([]) == {
+        'pixel_noise_rate': 0.0, 'miou_noisy_vs_clean': 1.0,
+        'mean_dice_noisy_vs_clean': 1.0, 'image_touched_rate': 0.0,
+        'region_touched_rate': 0.0, 'boundary_f1_noisy_vs_clean': 1.0,
+        'boundary_tolerance_px': 2}
+    # A report from before boundary counts: that measure is unknown.
+    del reports[1]['boundary_counts']
+    assert severity(reports)['boundary_f1_noisy_vs_clean'] is None
+    with pytest.raises(BenchmarkError, match='num_classes'):
+        severity([reports[0], NoiseStats(2).summary()])
 
 
 def test_table_marks_missing_cells(tiny):

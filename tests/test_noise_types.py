@@ -258,6 +258,46 @@ def test_measure_counts_and_metrics():
     assert merged['num_pixels'] == 14
 
 
+def test_stats_from_reports_merge_to_the_union():
+    pairs = []
+    for seed in range(3):
+        clean = scene(seed)[0]
+        regions = extract_regions(clean, IGNORE, 0)
+        noisy = make('region-flip', 0.5)(clean, np.random.default_rng(seed),
+                                         regions)
+        pairs.append((clean, noisy, regions))
+    pairs.append((pairs[0][0], pairs[0][0], pairs[0][2]))  # untouched
+    union = NoiseStats(21)
+    for pair in pairs:
+        union.update(*pair)
+    first, second = NoiseStats(21), NoiseStats(21)
+    for index, pair in enumerate(pairs):
+        (first if index < 2 else second).update(*pair)
+    reports = [json.loads(json.dumps(s.summary())) for s in (first, second)]
+    merged = NoiseStats.from_report(reports[0]).merge(
+        NoiseStats.from_report(reports[1]))
+    assert merged.summary() == union.summary()
+    assert 0 < union.summary()['image_touched_rate'] < 1
+    # Older reports without the counts: rebuilt from their rates.
+    for report in reports:
+        for key in ('num_images', 'num_images_touched',
+                    'num_regions_touched'):
+            del report[key]
+        report['files_written'] = 2
+    merged = NoiseStats.from_report(reports[0]).merge(
+        NoiseStats.from_report(reports[1]))
+    assert merged.summary() == union.summary()
+    # Arrays in a report are copied, not added to.
+    report = dict(reports[0], confusion=np.array(reports[0]['confusion']))
+    before = report['confusion'].copy()
+    NoiseStats.from_report(report).merge(NoiseStats.from_report(report))
+    assert np.array_equal(report['confusion'], before)
+    with pytest.raises(ValueError, match='num_classes 21 and 3'):
+        merged.merge(NoiseStats(3))
+    with pytest.raises(ValueError, match='no confusion matrix'):
+        NoiseStats.from_report({'pixel_noise_rate': 0.1})
+
+
 def test_noise_types_are_registered():
     assert set(NOISE_TYPES) <= set(NOISES)
 

@@ -21,6 +21,7 @@ from .grid import Grid
 from .jsonio import write_json_atomic
 from .losses import LOSS_DIR
 from .paths import resolve_path
+from .plots import X_AXES
 from .preset import GRID_KEYS, available_presets, load_preset
 from .report import write_report
 from .run_info import run_info
@@ -80,6 +81,11 @@ def build_parser():
     run.add_argument('--report-only', action='store_true',
                      help='write the tables and plots of the finished cells '
                      'only')
+    run.add_argument('--x-axis', choices=X_AXES, default='rate',
+                     help='x-axis of the mIoU plot (miou_vs_<x-axis>.png):'
+                     ' the noise rate, or a noise severity measured on the '
+                     'training masks, comparable across noise types '
+                     '(default: rate)')
     return parser
 
 
@@ -150,7 +156,8 @@ def main(argv=None):
             results, failures = runner.collect(), []
         else:
             results, failures = runner.run()
-        paths = write_report(results, out_dir, title, intro)
+        paths = write_report(results, out_dir, title, intro,
+                             args.x_axis)
         if paths and not args.report_only:
             info = run_info(argv, time.perf_counter() - start, results)
             paths.append(

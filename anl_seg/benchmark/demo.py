@@ -85,10 +85,12 @@ def demo_table(summary):
         for row in rows
     ]
     entry = summary.entry(config, *noisy, summary.losses(config)[0])
+    measured = {key: 100 * mean(entry.severity[key])
+                for key in ('pixel_noise_rate', 'miou_noisy_vs_clean')}
     severity = (f'{noisy[0]} rate {noisy[1]:g} put a wrong label on '
-                f'{100 * mean(entry.pixel_noise_rate):.1f} % of the training '
+                f'{measured["pixel_noise_rate"]:.1f} % of the training '
                 f'pixels (mIoU of noisy vs clean masks: '
-                f'{100 * mean(entry.miou_noisy_vs_clean):.1f} %).')
+                f'{measured["miou_noisy_vs_clean"]:.1f} %).')
     return severity + '\n\nmIoU (%) on the clean validation masks:\n' + \
         '\n'.join(lines)
 

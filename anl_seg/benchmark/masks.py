@@ -8,16 +8,25 @@ says how noisy it really is.
 import json
 from pathlib import Path
 
-import numpy as np
-
 from anl_seg.noise import NoiseError, NoiseStats, corrupt_directory, get_spec
 from anl_seg.noise.corrupt import REPORT_NAME
 
 from .errors import BenchmarkError
 
-# The noise-report entries the benchmark keeps per cell.
-SEVERITY_KEYS = ('pixel_noise_rate', 'miou_noisy_vs_clean',
-                 'image_touched_rate', 'region_touched_rate')
+# The noise-report measures the benchmark keeps per cell, with their
+# titles in tables and plots: one place for results, tables and plots.
+SEVERITY_MEASURES = (
+    ('pixel_noise_rate', 'pixels with a wrong label'),
+    ('miou_noisy_vs_clean', 'mIoU of noisy vs clean masks'),
+    ('mean_dice_noisy_vs_clean', 'mean Dice of noisy vs clean masks'),
+    ('image_touched_rate', 'images touched'),
+    ('region_touched_rate', 'regions touched'),
+    ('boundary_f1_noisy_vs_clean', 'boundary F-score of noisy vs clean '
+     'masks'),
+)
+SEVERITY_KEYS = tuple(key for key, _ in SEVERITY_MEASURES)
+SEVERITY_TITLES = dict(SEVERITY_MEASURES)
+BOUNDARY_TOLERANCE_KEY = 'boundary_tolerance_px'
 
 
 def cache_directory(cache_root, source, noise, rate, seed):
@@ -95,21 +104,34 @@ def severity(reports):
     """Noise severity of the union of one cell's noisy copies.
 
     Args:
-        reports (list[dict]): Noise reports (one per train dataset).
+        reports (list[dict]): Noise reports (one per train dataset); none
+            for the clean masks.
 
     Returns:
-        dict: ``pixel_noise_rate`` and ``miou_noisy_vs_clean`` (fractions)
-        of all their pixels together, plus the per-copy rates touched.
+        dict: The :data:`SEVERITY_KEYS` measures (fractions) of all their
+        masks together, and ``boundary_tolerance_px``. Clean masks have
+        no wrong pixel and agree fully with themselves. The boundary
+        F-score is ``None`` when a report predates boundary counts.
+
+    Raises:
+        BenchmarkError: Reports that cannot be merged.
     """
-    if not reports:
-        return {'pixel_noise_rate': 0.0, 'miou_noisy_vs_clean': 1.0}
-    if len(reports) == 1:
-        return {key: reports[0][key] for key in SEVERITY_KEYS}
-    stats = NoiseStats(reports[0]['num_classes'])
-    for report in reports:
-        stats.confusion += np.asarray(report['confusion'], dtype=np.int64)
+    stats = NoiseStats(1)  # no masks: the clean values
+    try:
+        parts = [NoiseStats.from_report(report) for report in reports]
+        if parts:
+            stats = parts[0]
+            for part in parts[1:]:
+                stats.merge(part)
+    except ValueError as exc:
+        raise BenchmarkError(f'noise reports: {exc}') from exc
     summary = stats.summary()
-    return {
-        'pixel_noise_rate': summary['pixel_noise_rate'],
-        'miou_noisy_vs_clean': summary['miou_noisy_vs_clean'],
-    }
+    measures = {key: summary[key] for key in SEVERITY_KEYS}
+    measures[BOUNDARY_TOLERANCE_KEY] = summary[BOUNDARY_TOLERANCE_KEY]
+    if not all('boundary_counts' in report for report in reports):
+        measures['boundary_f1_noisy_vs_clean'] = None
+    return measures
+
+
+# What a clean cell measures, e.g. where plots put the clean point.
+CLEAN_SEVERITY = severity([])

@@ -2,14 +2,19 @@
 
 - ``miou_vs_rate.png``: mIoU against the noise rate, one line per loss,
   one panel per noise type (one row of panels per config); the x ticks
-  also give the measured share of wrong pixels.
+  also give the measured share of wrong pixels. ``miou_vs_<measure>.png``
+  has a measured noise severity (:data:`X_AXES`) as x-axis instead.
 - ``per_class_iou_<config>.png``: heatmap of per-class IoU, one row per
   (training masks, loss).
 """
 import math
 
 from .grid import CLEAN
+from .masks import CLEAN_SEVERITY, SEVERITY_KEYS, SEVERITY_TITLES
 from .results import mean, setting_label, std
+
+# x-axes of the mIoU plot: the noise's own rate or a measured severity.
+X_AXES = ('rate', ) + SEVERITY_KEYS
 
 
 def _figure(width, height):
@@ -28,17 +33,45 @@ def _rate_ticks(summary, config, noise, rates):
             labels.append('0\n(clean)')
             continue
         values = [
-            value for loss in summary.losses(config)
-            for entry in [summary.entry(config, noise, rate, loss)] if entry
-            for value in entry.pixel_noise_rate
+            value for entry in summary.column_entries(config, noise, rate)
+            for value in entry.severity['pixel_noise_rate']
         ]
         labels.append(f'{rate:g}\n({100 * mean(values):.0f} % px)'
                       if values else f'{rate:g}')
     return labels
 
 
-def plot_miou_vs_rate(summary, path):
-    """Write the mIoU-vs-noise-rate figure to ``path``."""
+def x_axis_title(x_axis):
+    """Readable x-axis label of :data:`X_AXES` name ``x_axis``."""
+    if x_axis == 'rate':
+        return 'noise rate'
+    return f'{SEVERITY_TITLES[x_axis]} (%)'
+
+
+def _measured(entry, key):
+    """Mean measured ``key`` (%) of an entry's masks; a clean entry sits
+    at the clean value (older results did not record it)."""
+    if entry.noise == CLEAN:
+        return 100 * CLEAN_SEVERITY[key]
+    return 100 * mean(entry.severity[key])
+
+
+def plot_miou_vs_rate(summary, path, x_axis='rate'):
+    """Write the mIoU figure to ``path``.
+
+    Args:
+        summary (Summary): The results.
+        path (str | Path): The PNG to write.
+        x_axis (str): One of :data:`X_AXES`: ``'rate'`` (the noise's own
+            parameter) or a measured severity, each loss's mean mIoU
+            against the mean measured value. Default: ``'rate'``.
+
+    Raises:
+        ValueError: Unknown ``x_axis``.
+    """
+    if x_axis not in X_AXES:
+        raise ValueError(f'unknown x-axis {x_axis!r}; choose from '
+                         f'{", ".join(X_AXES)}')
     configs = summary.configs()
     width = max([len(summary.noises(c)) for c in configs] + [1])
     figure = _figure(4.2 * width, 3.6 * len(configs))
@@ -55,17 +88,27 @@ def plot_miou_vs_rate(summary, path):
                 points = [(rate, summary.entry(config, CLEAN if rate == 0
                                                else noise, rate, loss))
                           for rate in rates]
-                points = [(rate, e) for rate, e in points if e is not None]
+                points = [(rate if x_axis == 'rate' else _measured(
+                    e, x_axis), e) for rate, e in points if e is not None]
+                points = [(x, e) for x, e in points if not math.isnan(x)]
                 if not points:
                     continue
-                axes.errorbar([rate for rate, _ in points],
+                axes.errorbar([x for x, _ in points],
                               [mean(e.miou) for _, e in points],
                               yerr=[std(e.miou) for _, e in points],
                               marker='o', capsize=3, label=loss.upper())
-            axes.set_xticks(rates)
-            axes.set_xticklabels(_rate_ticks(summary, config, noise, rates),
-                                 fontsize=7)
-            axes.set_xlabel(f'{noise} rate' if noise != CLEAN else 'rate')
+            if x_axis == 'rate':
+                axes.set_xticks(rates)
+                axes.set_xticklabels(
+                    _rate_ticks(summary, config, noise, rates), fontsize=7)
+                axes.set_xlabel(f'{noise} rate' if noise != CLEAN else
+                                'rate')
+            else:
+                axes.set_xlabel(x_axis_title(x_axis), fontsize=8)
+                if CLEAN_SEVERITY[x_axis] > 0:
+                    # Agreement measures (clean = 100 %): more noise to
+                    # the right, as on the other axes.
+                    axes.invert_xaxis()
             axes.set_ylabel('mIoU on clean val (%)')
             axes.set_title(f'{config}\n{noise}', fontsize=9)
             axes.grid(alpha=0.3)

@@ -5,15 +5,18 @@ from .plots import plot_class_iou, plot_miou_vs_rate
 from .results import Summary, write_csv, write_markdown
 
 
-def write_report(results, out_dir, title='Noise benchmark', intro=''):
-    """Write ``results.csv``, ``results.md``, ``miou_vs_rate.png`` and
-    ``per_class_iou_<config>.png`` to ``out_dir``.
+def write_report(results, out_dir, title='Noise benchmark', intro='',
+                 x_axis='rate'):
+    """Write ``results.csv``, ``results.md``, ``miou_vs_<x_axis>.png``
+    and ``per_class_iou_<config>.png`` to ``out_dir``.
 
     Args:
         results (list[dict]): Finished cell results, in grid order.
         out_dir (str | Path): Output directory (created).
         title (str): Markdown title.
         intro (str): Markdown paragraph after the title.
+        x_axis (str): x-axis of the mIoU plot, one of
+            :data:`~anl_seg.benchmark.plots.X_AXES`. Default: ``'rate'``.
 
     Returns:
         list[Path]: The files written (none without results).
@@ -26,7 +29,8 @@ def write_report(results, out_dir, title='Noise benchmark', intro=''):
     paths = [
         write_csv(results, out_dir / 'results.csv'),
         write_markdown(summary, out_dir / 'results.md', title, intro),
-        plot_miou_vs_rate(summary, out_dir / 'miou_vs_rate.png'),
+        plot_miou_vs_rate(summary, out_dir / f'miou_vs_{x_axis}.png',
+                          x_axis),
     ]
     for config in summary.configs():
         paths.append(

@@ -9,9 +9,14 @@ import csv
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from .grid import CLEAN
+from .masks import BOUNDARY_TOLERANCE_KEY, SEVERITY_KEYS, SEVERITY_MEASURES
+
+# Noise-report values kept per result: the measures and the boundary
+# tolerance they were taken at.
+NOISE_KEYS = SEVERITY_KEYS + (BOUNDARY_TOLERANCE_KEY, )
 
 
 def mean(values):
@@ -30,7 +35,11 @@ def std(values):
 
 @dataclass
 class Entry:
-    """One (config, training masks, loss) over its seeds."""
+    """One (config, training masks, loss) over its seeds.
+
+    ``entry.severity[<measure>]`` lists a noise measure per seed,
+    ``None`` where a result predates that measure.
+    """
     config: str
     dataset: str
     noise: str
@@ -38,8 +47,8 @@ class Entry:
     loss: str
     seeds: List[int] = field(default_factory=list)
     miou: List[float] = field(default_factory=list)
-    pixel_noise_rate: List[float] = field(default_factory=list)
-    miou_noisy_vs_clean: List[float] = field(default_factory=list)
+    severity: Dict[str, List[Optional[float]]] = field(
+        default_factory=lambda: {key: [] for key in NOISE_KEYS})
     class_iou: Dict[str, List[float]] = field(
         default_factory=OrderedDict)
 
@@ -50,9 +59,9 @@ class Entry:
     def add(self, result):
         self.seeds.append(result['cell']['seed'])
         self.miou.append(result['metrics']['mIoU'])
-        self.pixel_noise_rate.append(result['noise']['pixel_noise_rate'])
-        self.miou_noisy_vs_clean.append(
-            result['noise']['miou_noisy_vs_clean'])
+        noise = result.get('noise') or {}
+        for key, values in self.severity.items():
+            values.append(noise.get(key))
         for name, value in result['class_iou'].items():
             self.class_iou.setdefault(name, []).append(
                 math.nan if value is None else value)
@@ -110,6 +119,12 @@ class Summary:
     def entry(self, config, noise, rate, loss):
         return self.entries.get((config, noise, float(rate), loss))
 
+    def column_entries(self, config, noise, rate):
+        """The entries of one training-mask setting, one per loss."""
+        entries = (self.entry(config, noise, rate, loss)
+                   for loss in self.losses(config))
+        return [entry for entry in entries if entry is not None]
+
     def clean_miou(self, config, loss):
         """Mean clean mIoU of ``loss``, or NaN without a clean run."""
         entry = self.entry(config, CLEAN, 0.0, loss)
@@ -128,6 +143,15 @@ class Summary:
             if key[0] == config:
                 names.update((name, None) for name in entry.class_iou)
         return list(names)
+
+
+def noise_columns(noise):
+    """The noise-report values of a result (``None`` where missing)."""
+    values = OrderedDict((key, noise.get(key)) for key in NOISE_KEYS)
+    for key in SEVERITY_KEYS:
+        if values[key] is not None:
+            values[key] = round(values[key], 5)
+    return values
 
 
 def result_rows(results):
@@ -154,9 +178,7 @@ def result_rows(results):
             macc=metrics.get('mAcc'),
             retained_pct=None if not base else round(
                 100 * metrics['mIoU'] / base, 2),
-            pixel_noise_rate=round(result['noise']['pixel_noise_rate'], 5),
-            miou_noisy_vs_clean=round(
-                result['noise']['miou_noisy_vs_clean'], 5),
+            **noise_columns(result.get('noise') or {}),
             train_s=result.get('train_s'),
             test_s=result.get('test_s'))
         for name, value in result['class_iou'].items():
@@ -224,31 +246,44 @@ def miou_table(summary, config):
     return '\n'.join(lines)
 
 
+def _tolerance_note(summary, config, columns):
+    """`` at N px``: the boundary tolerance, when all columns share one."""
+    tolerances = {
+        tolerance
+        for column in columns
+        for entry in summary.column_entries(config, *column)
+        for tolerance in entry.severity[BOUNDARY_TOLERANCE_KEY]
+        if tolerance is not None
+    }
+    return f' at {tolerances.pop():g} px' if len(tolerances) == 1 else ''
+
+
 def severity_table(summary, config):
     """Markdown table of the measured noise of each noisy column."""
     columns = [c for c in summary.settings(config) if c[0] != CLEAN]
     if not columns:
         return ''
-    rows = {'pixels with a wrong label (%)': 'pixel_noise_rate',
-            'mIoU of noisy vs clean masks (%)': 'miou_noisy_vs_clean'}
     lines = [
         '| measured on the training masks | ' +
         ' | '.join(setting_label(*c) for c in columns) + ' |',
         '|---|' + '---:|' * len(columns)
     ]
-    for title, key in rows.items():
+    for key, title in SEVERITY_MEASURES:
         cells = []
         for column in columns:
             # Every loss of a column trains on the same masks: one value
             # per seed.
-            per_seed = {}
-            for loss in summary.losses(config):
-                entry = summary.entry(config, *column, loss)
-                if entry is not None:
-                    per_seed.update(zip(entry.seeds, getattr(entry, key)))
+            per_seed = {
+                seed: value
+                for entry in summary.column_entries(config, *column)
+                for seed, value in zip(entry.seeds, entry.severity[key])
+                if value is not None
+            }
             values = [100 * value for value in per_seed.values()]
             cells.append(_format(values) if values else '–')
-        lines.append(f'| {title} | ' + ' | '.join(cells) + ' |')
+        if key == 'boundary_f1_noisy_vs_clean':
+            title += _tolerance_note(summary, config, columns)
+        lines.append(f'| {title} (%) | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
 

@@ -47,6 +47,13 @@ def _nanmean(values):
     return float(present.mean()) if len(present) else 1.0
 
 
+def _count(report, key, rate_key, total):
+    """``report[key]``, or for older reports ``rate * total`` rounded."""
+    if key in report:
+        return int(report[key])
+    return int(round(report.get(rate_key, 0.0) * total))
+
+
 class NoiseStats:
     """Counts behind the noise report, for one or many images.
 
@@ -83,8 +90,51 @@ class NoiseStats:
             self.regions_touched += int(np.count_nonzero(touched))
         return self
 
+    @classmethod
+    def from_report(cls, report):
+        """The stats behind a noise report (a :meth:`summary` dict, e.g.
+        ``noise_report.json``), so that reports can be merged.
+
+        Reports written before the image and region counts were kept get
+        them back from their rates; those without ``boundary_counts``
+        get zero boundary counts.
+
+        Raises:
+            ValueError: The report has no confusion matrix.
+        """
+        if 'confusion' not in report:
+            raise ValueError('noise report has no confusion matrix')
+        # Copies: merging adds to them in place.
+        confusion = np.array(report['confusion'], dtype=np.int64)
+        if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+            raise ValueError(f'noise report confusion matrix has shape '
+                             f'{confusion.shape}, not (C, C)')
+        stats = cls(len(confusion), report.get('ignore_index', 255),
+                    report.get('boundary_tolerance_px', 2))
+        stats.confusion = confusion
+        stats.boundary = np.array(
+            report.get('boundary_counts', [0] * 4), dtype=np.int64)
+        stats.images = int(report.get('num_images',
+                                      report.get('files_written', 0)))
+        stats.regions = int(report.get('num_regions', 0))
+        stats.images_touched = _count(report, 'num_images_touched',
+                                      'image_touched_rate', stats.images)
+        stats.regions_touched = _count(report, 'num_regions_touched',
+                                       'region_touched_rate', stats.regions)
+        return stats
+
     def merge(self, other):
-        """Add another :class:`NoiseStats` (e.g. from a worker)."""
+        """Add another :class:`NoiseStats` (e.g. from a worker).
+
+        Raises:
+            ValueError: It counts other classes or another boundary
+                tolerance.
+        """
+        for key in ('num_classes', 'boundary_tolerance'):
+            if getattr(self, key) != getattr(other, key):
+                raise ValueError(f'cannot merge noise stats with '
+                                 f'{key} {getattr(self, key)} and '
+                                 f'{getattr(other, key)}')
         self.confusion += other.confusion
         self.boundary += other.boundary
         for key in ('images', 'images_touched', 'regions',
@@ -111,7 +161,10 @@ class NoiseStats:
             # pixels, so reports can be merged.
             'boundary_counts': self.boundary.tolist(),
             'num_pixels': int(self.confusion.sum()),
+            'num_images': self.images,
+            'num_images_touched': self.images_touched,
             'num_regions': self.regions,
+            'num_regions_touched': self.regions_touched,
             'class_iou': [None if np.isnan(v) else float(v) for v in iou],
             'confusion': self.confusion.tolist(),
         }
