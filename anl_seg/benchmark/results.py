@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from .grid import CLEAN
-from .masks import BOUNDARY_TOLERANCE_KEY, SEVERITY_KEYS, SEVERITY_MEASURES
+from .masks import (
+    BOUNDARY_TOLERANCE_KEY,
+    CLEAN_SEVERITY,
+    SEVERITY_KEYS,
+    SEVERITY_MEASURES,
+)
 
 # Noise-report values kept per result: the measures and the boundary
 # tolerance they were taken at.
@@ -59,12 +64,21 @@ class Entry:
     def add(self, result):
         self.seeds.append(result['cell']['seed'])
         self.miou.append(result['metrics']['mIoU'])
-        noise = result.get('noise') or {}
+        noise = measured_noise(result)
         for key, values in self.severity.items():
             values.append(noise.get(key))
         for name, value in result['class_iou'].items():
             self.class_iou.setdefault(name, []).append(
                 math.nan if value is None else value)
+
+
+def measured_noise(result):
+    """The noise measures of a cell result; a clean cell's are known even
+    where its result predates some of them."""
+    noise = result.get('noise') or {}
+    if result['cell']['noise'] == CLEAN:
+        return dict(CLEAN_SEVERITY, **noise)
+    return noise
 
 
 def setting_label(noise, rate):
@@ -178,7 +192,7 @@ def result_rows(results):
             macc=metrics.get('mAcc'),
             retained_pct=None if not base else round(
                 100 * metrics['mIoU'] / base, 2),
-            **noise_columns(result.get('noise') or {}),
+            **noise_columns(measured_noise(result)),
             train_s=result.get('train_s'),
             test_s=result.get('test_s'))
         for name, value in result['class_iou'].items():
