@@ -53,11 +53,25 @@ METHODS = {
     'ANL-CE +prior 0.05 +p_min 1e-3': dict(
         type='ANLCELoss', alpha=10.0, beta=1.0, p_min=1e-3, lamb=0.05,
         prior='batch'),
+    'ANL-CE +warm-up 200': dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0, warmup_iters=200),
+    'ANL-CE +p_min 1e-4': dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0, p_min=1e-4),
+    # optimiser changes (METHOD_OPTIM), same loss
+    'ANL-CE lr 1e-3': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
+    'ANL-CE wd 0.05': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
+    'CE wd 0.05': None,
 }
 # The tiny config's optimiser and per-method changes to it.
 TINY_OPTIM = dict(lr=3e-3, weight_decay=1e-4)
-METHOD_OPTIM = {}
-MAIN_METHODS = ['CE', 'ANL-CE (paper 10/1)', 'ANL-CE recipe']
+METHOD_OPTIM = {
+    'ANL-CE lr 1e-3': dict(lr=1e-3),
+    'ANL-CE wd 0.05': dict(weight_decay=0.05),
+    'CE wd 0.05': dict(weight_decay=0.05),
+}
+MAIN_METHODS = [
+    'CE', 'ANL-CE (paper 10/1)', 'ANL-CE recipe', 'ANL-CE lr 1e-3'
+]
 # name: (noise name, parameters); None: clean labels.
 SETTINGS = {
     'clean': None,
