@@ -61,13 +61,23 @@ METHODS = {
     'ANL-CE lr 1e-3': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'ANL-CE wd 0.05': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'CE wd 0.05': None,
+    'CE SGD 0.01': None,
+    'ANL-CE SGD 0.01': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
+    'ANL-CE SGD 0.06': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
 }
 # The tiny config's optimiser and per-method changes to it.
-TINY_OPTIM = dict(lr=3e-3, weight_decay=1e-4)
+TINY_OPTIM = dict(type='AdamW', lr=3e-3, weight_decay=1e-4)
 METHOD_OPTIM = {
     'ANL-CE lr 1e-3': dict(lr=1e-3),
     'ANL-CE wd 0.05': dict(weight_decay=0.05),
     'CE wd 0.05': dict(weight_decay=0.05),
+    # SGD, momentum 0.9: mmseg's weight decay for CE, the paper's 0 for ANL
+    'CE SGD 0.01': dict(type='SGD', lr=0.01, momentum=0.9,
+                        weight_decay=5e-4),
+    'ANL-CE SGD 0.01': dict(type='SGD', lr=0.01, momentum=0.9,
+                            weight_decay=0.0),
+    'ANL-CE SGD 0.06': dict(type='SGD', lr=0.06, momentum=0.9,
+                            weight_decay=0.0),
 }
 MAIN_METHODS = [
     'CE', 'ANL-CE (paper 10/1)', 'ANL-CE recipe', 'ANL-CE lr 1e-3'
@@ -226,7 +236,8 @@ def train_one(job):
     loss_fn = model.decode_head.loss_decode
     # The tiny config's AdamW, unless the method changes it.
     settings = dict(TINY_OPTIM, **METHOD_OPTIM.get(method, {}))
-    optim = torch.optim.AdamW(model.parameters(), **settings)
+    optim = getattr(torch.optim, settings.pop('type'))(model.parameters(),
+                                                       **settings)
     iters, batch = args['iters'], 8
     eta_min = 1e-5
 
