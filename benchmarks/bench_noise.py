@@ -145,9 +145,9 @@ def to_markdown(rows, args):
         'pixel-flip mask: 0.55 s to encode at zlib level 6 vs 0.03 s '
         'clean; 0.12 s at level 1).',
         '',
-        'CPU shared with other engineers\' jobs (2 cores) during the run: '
-        'absolute rates are noisy; the baseline is re-timed next to each '
-        'noise.', '',
+        'The baseline is re-timed next to each noise, so a machine shared '
+        'with other jobs slows both alike.' +
+        (f' {args.note}' if args.note else ''), '',
         '| size | noise | generate masks/s | x baseline | goal '
         '| CLI masks/s | x baseline | baseline masks/s |',
         '|---|---|---:|---:|---|---:|---:|---:|'
@@ -178,6 +178,8 @@ def parse_args(argv=None):
     parser.add_argument('--noises', nargs='+', default=None,
                         help=f'default: all of {sorted(NOISES)}')
     parser.add_argument('--out', type=Path, default=RESULTS_DIR)
+    parser.add_argument('--note', default='',
+                        help='added to the report, e.g. the machine\'s load')
     parser.add_argument('--no-results-md', action='store_true',
                         help='do not update benchmarks/RESULTS.md')
     args = parser.parse_args(argv)

@@ -5,6 +5,7 @@ one connected component (8-connectivity) of one class. Ignored pixels and
 the dataset's background class (e.g. VOC's 0) belong to no region.
 """
 from dataclasses import dataclass
+from functools import cached_property
 from typing import List, Optional
 
 import cv2
@@ -24,18 +25,37 @@ class Regions:
         classes (np.ndarray): int64 (R,); class of region ``k`` at
             ``k - 1``.
         areas (np.ndarray): int64 (R,); pixel count per region.
-        boxes (list[tuple[slice, slice]]): Bounding box per region.
         object_ids (np.ndarray, optional): The object-id map the regions
             came from, kept so they can be rebuilt for a changed mask.
+        boxes (list[tuple[slice, slice]]): Bounding box per region,
+            computed on first use (a full pass over ``ids`` that region
+            flips do not need).
     """
     ids: np.ndarray
     classes: np.ndarray
     areas: np.ndarray
-    boxes: List[tuple]
     object_ids: Optional[np.ndarray] = None
 
     def __len__(self):
         return len(self.classes)
+
+    @cached_property
+    def boxes(self) -> List[tuple]:
+        return ndimage.find_objects(self.ids, max_label=len(self.classes))
+
+
+def _dense_ranks(keys):
+    """``(sorted unique keys, 1-based rank of each key)``, as
+    ``np.unique(keys, return_inverse=True)`` but in linear time when the
+    keys are small non-negative integers (object id x class)."""
+    top = int(keys.max()) + 1 if keys.size else 0
+    if top > 4 * keys.size + (1 << 20):
+        unique, inverse = np.unique(keys, return_inverse=True)
+        return unique, inverse.reshape(-1) + 1
+    present = np.zeros(top, dtype=bool)
+    present[keys] = True
+    ranks = np.cumsum(present, dtype=np.int64)
+    return np.flatnonzero(present), ranks[keys]
 
 
 def extract_regions(mask, ignore_index=255, background=None,
@@ -69,8 +89,8 @@ def extract_regions(mask, ignore_index=255, background=None,
         num_keys = int(mask.max()) + 1
         keys = object_ids[is_object].astype(np.int64) * num_keys
         keys += mask[is_object]
-        unique_keys, inverse = np.unique(keys, return_inverse=True)
-        ids[is_object] = inverse.reshape(-1) + 1
+        unique_keys, ranks = _dense_ranks(keys)
+        ids[is_object] = ranks
         classes.extend((unique_keys % num_keys).tolist())
         in_region &= ~is_object
     for cls in np.unique(mask[in_region]):
@@ -82,7 +102,5 @@ def extract_regions(mask, ignore_index=255, background=None,
         classes.extend([int(cls)] * (count - 1))
     num_regions = len(classes)
     areas = np.bincount(ids.ravel(), minlength=num_regions + 1)[1:]
-    boxes = ndimage.find_objects(ids, max_label=num_regions)
     return Regions(ids=ids, classes=np.asarray(classes, dtype=np.int64),
-                   areas=areas.astype(np.int64), boxes=boxes,
-                   object_ids=object_ids)
+                   areas=areas.astype(np.int64), object_ids=object_ids)
