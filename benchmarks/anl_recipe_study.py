@@ -61,6 +61,7 @@ METHODS = {
     'ANL-CE lr 1e-3': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'ANL-CE wd 0.05': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'CE wd 0.05': None,
+    'NCE alone': dict(type='NCELoss'),
     'CE SGD 0.01': None,
     'ANL-CE SGD 0.01': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'ANL-CE SGD 0.06': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
