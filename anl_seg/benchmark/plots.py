@@ -49,10 +49,9 @@ def x_axis_title(x_axis):
 
 
 def _measured(entry, key):
-    """Mean measured ``key`` (%) of an entry's masks; a clean entry sits
-    at the clean value (older results did not record it)."""
-    if entry.noise == CLEAN:
-        return 100 * CLEAN_SEVERITY[key]
+    """Mean measured ``key`` (%) of an entry's masks (clean entries carry
+    the clean values, :func:`~anl_seg.benchmark.results.measured_noise`).
+    """
     return 100 * mean(entry.severity[key])
 
 

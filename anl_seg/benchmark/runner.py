@@ -220,6 +220,7 @@ class GridRunner:
         self.log = log
         self.data_root = data_root_of(options)
         self._configs = {}
+        self._digests = {}
 
     def settings(self, cell):
         """What a cell's result depends on besides its grid coordinates;
@@ -279,10 +280,14 @@ class GridRunner:
 
     def config_digest(self, path):
         """Digest of the loaded grid config (its ``_base_`` files included),
-        so that a finished cell is not reused after the config changed."""
-        cfg, _ = self.config(path)
-        text = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        so that a finished cell is not reused after the config changed;
+        computed once per config, not per cell."""
+        if path not in self._digests:
+            cfg, _ = self.config(path)
+            text = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
+            self._digests[path] = hashlib.sha256(
+                text.encode()).hexdigest()[:16]
+        return self._digests[path]
 
     def plan(self):
         """Print the cells and their status; changes nothing on disk."""
