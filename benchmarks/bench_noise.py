@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import save_results  # noqa: E402
+from results_md import save_rows  # noqa: E402
 
 from anl_seg.datasets.synthetic import make_synthetic_dataset  # noqa: E402
 from anl_seg.noise.corrupt import (  # noqa: E402
@@ -201,11 +201,7 @@ def main(argv=None):
         for layout in args.layouts:
             rows += bench_layout(layout, noises, args.rate, args.num_masks,
                                  args.repeats, Path(tmp))
-    markdown = to_markdown(rows, args)
-    report = dict(args={k: str(v) for k, v in vars(args).items()}, rows=rows)
-    save_results(args.out, 'bench_noise', report, markdown,
-                 tag=None if args.no_results_md else 'bench_noise')
-    print(f'wrote {args.out}/bench_noise.{{json,md}}')
+    save_rows(args, 'bench_noise', rows, to_markdown(rows, args))
     return 0
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import save_results  # noqa: E402
+from results_md import save_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / 'benchmarks' / 'results'
@@ -147,11 +147,7 @@ def main(argv=None):
     rows = run(args)
     for row in rows:
         print(f'{row["loss"]:20s} {row["ms"]:8.1f} ms  x{row["x_ce"]:.3f}')
-    markdown = to_markdown(rows, args)
-    report = dict(args={k: str(v) for k, v in vars(args).items()}, rows=rows)
-    save_results(args.out, 'bench_train_step', report, markdown,
-                 tag=None if args.no_results_md else 'bench_train_step')
-    print(f'wrote {args.out}/bench_train_step.{{json,md}}')
+    save_rows(args, 'bench_train_step', rows, to_markdown(rows, args))
     return 0
 
 

@@ -38,3 +38,14 @@ def save_results(out_dir: Path, stem: str, report, markdown: str,
     if tag is not None:
         update_section(tag, markdown)
     return base
+
+
+def save_rows(args, stem: str, rows, markdown: str) -> Path:
+    """:func:`save_results` of a benchmark that measures ``rows`` under
+    the options ``args`` (with ``out`` and ``no_results_md``): the report
+    keeps both, the RESULTS.md section is ``stem``."""
+    report = dict(args={k: str(v) for k, v in vars(args).items()}, rows=rows)
+    base = save_results(args.out, stem, report, markdown,
+                        tag=None if args.no_results_md else stem)
+    print(f'wrote {base}.{{json,md}}')
+    return base
