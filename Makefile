@@ -49,7 +49,7 @@ mmcv-full: $(STAMP)
 	$(PY) -c "import mmcv.ops; print('full mmcv', mmcv.__version__)"
 
 bench-losses: $(STAMP)
-	$(PY) benchmarks/bench_losses.py --device cpu --quick --with-reference
+	$(PY) benchmarks/bench_losses.py --device cpu --quick --impls auto fused reference
 
 bench-noise: $(STAMP)
 	$(PY) benchmarks/bench_noise.py --num-masks 3 --repeats 3

@@ -104,7 +104,16 @@ def peak_bytes(step, device) -> int:
     return torch.cuda.max_memory_allocated() - before
 
 
-def bench_shape(shape, names, device, repeat, with_reference):
+def impl_label(loss, logits) -> str:
+    """The path ``loss`` takes on ``logits``: compiled, fused or reference."""
+    from anl_seg.models.losses.compiled import CompiledKernels, kernels_for
+    if getattr(loss, 'impl', None) is None or loss._formula_to_use() is None:
+        return 'reference'
+    kernels = kernels_for(loss._impl_to_use(), logits)
+    return 'compiled' if isinstance(kernels, CompiledKernels) else 'fused'
+
+
+def bench_shape(shape, names, device, repeat, impls):
     from mmseg.registry import MODELS
 
     logits, label = make_inputs(shape)
@@ -113,24 +122,23 @@ def bench_shape(shape, names, device, repeat, with_reference):
     baseline_peak = peak_bytes(baseline_step, device)
     rows = []
     for name in names:
-        impls = ('auto', 'reference') if with_reference else ('auto', )
+        done = set()
         for impl in impls:
-            cfg = dict(LOSSES[name])
-            if name != BASELINE:
-                cfg['impl'] = impl
-            elif impl != 'auto':
+            cfg = dict(LOSSES[name], impl=impl)
+            try:
+                loss = MODELS.build(cfg)
+                label_of_impl = impl_label(loss, logits)
+            except ValueError:  # e.g. no fused formula for impl='fused'
                 continue
-            loss = MODELS.build(cfg)
-            fused = name != BASELINE and loss._formula_to_use() is not None
-            if impl == 'reference' and rows and rows[-1]['loss'] == name \
-                    and rows[-1]['impl'] == 'reference':
-                continue  # 'auto' already ran the reference path
+            if label_of_impl in done:
+                continue  # 'auto' already ran this path
+            done.add(label_of_impl)
             step = make_step(loss, logits, label)
             seconds, base_seconds = time_interleaved(step, baseline_step,
                                                      device, repeat)
             peak = peak_bytes(step, device)
             rows.append(
-                dict(loss=name, impl='fused' if fused else 'reference',
+                dict(loss=name, impl=label_of_impl,
                      ms=seconds * 1e3, ce_ms=base_seconds * 1e3,
                      time_ratio=seconds / base_seconds,
                      peak_mib=peak / 2**20,
@@ -178,8 +186,11 @@ def main():
                         help='instead of the default shapes; repeatable')
     parser.add_argument('--losses', nargs='+', default=None,
                         help=f'default: all; e.g. {" ".join(TARGETS)}')
-    parser.add_argument('--with-reference', action='store_true',
-                        help="also time impl='reference'")
+    parser.add_argument(
+        '--impls', nargs='+', default=['auto'],
+        choices=('auto', 'compiled', 'fused', 'reference'),
+        help="paths to time (default: auto, the one a config gets); "
+        "'auto' on large inputs is 'compiled'")
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--note', default='', help='added to the report')
@@ -206,7 +217,7 @@ def main():
     for shape in shapes:
         report['results']['x'.join(map(str, shape))] = bench_shape(
             tuple(shape), names, args.device, args.repeat,
-            args.with_reference)
+            args.impls)
     if args.no_save:
         return
     markdown = to_markdown(report)

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-from anl_seg.models.losses import fused
+from anl_seg.models.losses import compiled, fused
 from anl_seg.models.losses.base import IMPL_ENV
 from anl_seg.models.losses.functional import gather_target_log_prob
 
@@ -67,11 +67,11 @@ def value_and_grad(loss, logits, label, **kwargs):
     return value.detach(), leaf.grad
 
 
-def assert_same(name, logits, label, rtol=1e-4, atol=1e-6, **kwargs):
+def assert_same(name, logits, label, rtol=1e-4, atol=1e-6, impl='fused',
+                **kwargs):
     ref_value, ref_grad = value_and_grad(build(name, 'reference'), logits,
                                          label, **kwargs)
-    value, grad = value_and_grad(build(name, 'fused'), logits, label,
-                                 **kwargs)
+    value, grad = value_and_grad(build(name, impl), logits, label, **kwargs)
     assert value.dtype == torch.float32
     assert grad.dtype == logits.dtype
     torch.testing.assert_close(value, ref_value, rtol=rtol, atol=atol)
@@ -241,3 +241,69 @@ def test_peak_memory_at_most_cross_entropy(name):
     peak = bench.peak_memory_bytes(
         bench.loss_step(build(name, 'fused'), logits, label))
     assert peak <= ce_peak, (peak, ce_peak)
+
+
+# --- the compiled kernels (compiled.py) -----------------------------------
+
+needs_compile = pytest.mark.skipif(
+    not compiled.compile_supported(torch.device('cpu')),
+    reason='torch.compile cannot build CPU kernels here (no C++ compiler)')
+
+
+@needs_compile
+@pytest.mark.parametrize('name', ['anl_ce', 'anl_fl', 'nce_rce', 'gce'])
+def test_compiled_matches_reference(name):
+    logits, label = make_batch((2, 5, 6, 7))
+    assert_same(name, logits, label, impl='compiled')
+    # huge logits: log p from the saved class maximum, like log_softmax
+    assert_same(name, torch.where(logits > 0, 1e4, -1e4), label,
+                impl='compiled')
+
+
+@needs_compile
+def test_compiled_half_precision_all_ignored_and_no_grad():
+    logits, label = make_batch((2, 5, 6, 7), dtype=torch.bfloat16)
+    assert_same('anl_ce', logits, label, rtol=1e-3, atol=1e-4,
+                impl='compiled')
+    value, grad = value_and_grad(build('anl_ce', 'compiled'), logits,
+                                 torch.full_like(label, IGNORE))
+    assert value.item() == 0 and torch.count_nonzero(grad) == 0
+    with torch.no_grad():
+        value = build('anl_ce', 'compiled')(logits.float(), label)
+    torch.testing.assert_close(
+        value, build('anl_ce', 'reference')(logits.float(), label))
+
+
+def test_auto_compiles_only_large_inputs(monkeypatch):
+    small = torch.zeros(1, 2, 4, 4)
+    large = torch.zeros(1, 1, 1, compiled.AUTO_MIN_ELEMENTS)
+    monkeypatch.setattr(compiled, 'compile_supported', lambda device: True)
+    assert isinstance(compiled.kernels_for('auto', small), fused.EagerKernels)
+    assert isinstance(compiled.kernels_for('auto', large),
+                      compiled.CompiledKernels)
+    assert isinstance(compiled.kernels_for('fused', large),
+                      fused.EagerKernels)
+    assert isinstance(compiled.kernels_for('compiled', small),
+                      compiled.CompiledKernels)
+    monkeypatch.setattr(compiled, 'compile_supported', lambda device: False)
+    assert isinstance(compiled.kernels_for('auto', large), fused.EagerKernels)
+
+
+def test_compile_failure_falls_back_to_eager_once(monkeypatch):
+
+    def broken_compile(fn):
+
+        def run(*args):
+            raise RuntimeError('no C++ compiler\nlong log')
+
+        return run
+
+    monkeypatch.setattr(compiled, '_failed', False)
+    monkeypatch.setattr(compiled, '_forwards', {})
+    monkeypatch.setattr(compiled, '_backwards', {})
+    monkeypatch.setattr(compiled.torch, 'compile', broken_compile)
+    logits, label = make_batch((2, 5, 6, 7))
+    with pytest.warns(UserWarning, match='no C.. compiler.*eager'):
+        assert_same('anl_fl', logits, label, impl='compiled')
+    assert compiled._failed
+    assert not compiled.compile_supported(torch.device('cpu'))

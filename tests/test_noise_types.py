@@ -211,6 +211,35 @@ def test_regions_from_instances_and_components():
                                                    [0, 0, 1000, 0]]
 
 
+@pytest.mark.parametrize('seed', range(4))
+def test_region_fast_paths_match_the_generic_dtypes(seed):
+    # uint8 masks and instance maps take OpenCV table/compare paths, wider
+    # dtypes the numpy ones: the regions must not depend on the dtype.
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 6, (8, 10))
+    mask = np.kron(blocks, np.ones((4, 3), np.int64))
+    mask[rng.random(mask.shape) < 0.05] = IGNORE
+    instances = np.kron(rng.integers(0, 4, (4, 5)), np.ones((8, 6),
+                                                            np.int64))
+    instances[instances == 3] = 255  # VOC's void border value
+    wide = extract_regions(mask.astype(np.int64), IGNORE, 0,
+                           VOC.object_ids(instances.astype(np.int64)))
+    for mask_dtype in (np.uint8, np.uint16):
+        for inst_dtype in (np.uint8, np.uint16, np.int32):
+            object_ids = VOC.object_ids(instances.astype(inst_dtype))
+            assert object_ids.dtype == np.int32
+            regions = extract_regions(mask.astype(mask_dtype), IGNORE, 0,
+                                      object_ids)
+            assert np.array_equal(regions.ids, wide.ids)
+            assert np.array_equal(regions.classes, wide.classes)
+            assert np.array_equal(regions.areas, wide.areas)
+    # connected components only (no instances), with and without background
+    for background in (0, None):
+        assert np.array_equal(
+            extract_regions(mask.astype(np.uint8), IGNORE, background).ids,
+            extract_regions(mask, IGNORE, background).ids)
+
+
 def test_mix_spec_inline_and_file(tmp_path):
     steps = load_mix_spec(MIX_STEPS)
     assert steps == [{'noise': 'region-flip', 'rate': 0.5},

@@ -110,11 +110,11 @@ class RegionNoise(MaskNoise):
 
         Regions with a negative entry keep their class.
         """
-        lookup = np.concatenate([[-1], new_classes]).astype(np.int64)
-        target = lookup[regions.ids]
-        changed = target >= 0
+        # int32 lookups and one masked copy: a few passes at 4 bytes a pixel
+        lookup = np.concatenate([[-1], new_classes]).astype(np.int32)
+        target = lookup.take(regions.ids)
         noisy = mask.copy()
-        noisy[changed] = target[changed]
+        np.copyto(noisy, target, casting='unsafe', where=target >= 0)
         return noisy
 
 
@@ -154,7 +154,7 @@ class ReshapeNoise(RegionNoise):
         seeds = rng.integers(2**63, size=num_regions)
         noisy = mask.copy()
         holes = np.zeros(mask.shape, dtype=bool)
-        hole_class = np.zeros(mask.shape, dtype=np.int64)
+        hole_class = np.zeros(mask.shape, dtype=mask.dtype)
         shapes = []
         for index in np.flatnonzero(selected):
             crop = self._crop(regions.boxes[index], mask.shape)

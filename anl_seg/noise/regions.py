@@ -45,17 +45,19 @@ class Regions:
 
 
 def _dense_ranks(keys):
-    """``(sorted unique keys, 1-based rank of each key)``, as
-    ``np.unique(keys, return_inverse=True)`` but in linear time when the
-    keys are small non-negative integers (object id x class)."""
+    """``(sorted unique keys, 1-based rank of each key, count of each
+    unique key)``, as ``np.unique(keys, return_inverse=True,
+    return_counts=True)`` but in linear time when the keys are small
+    non-negative integers (object id x class)."""
     top = int(keys.max()) + 1 if keys.size else 0
     if top > 4 * keys.size + (1 << 20):
-        unique, inverse = np.unique(keys, return_inverse=True)
-        return unique, inverse.reshape(-1) + 1
-    present = np.zeros(top, dtype=bool)
-    present[keys] = True
-    ranks = np.cumsum(present, dtype=np.int64)
-    return np.flatnonzero(present), ranks[keys]
+        unique, inverse, counts = np.unique(keys, return_inverse=True,
+                                            return_counts=True)
+        return unique, inverse.reshape(-1) + 1, counts
+    counts = np.bincount(keys, minlength=top)
+    present = counts > 0
+    ranks = np.cumsum(present, dtype=np.int32)
+    return np.flatnonzero(present), ranks.take(keys), counts[present]
 
 
 def extract_regions(mask, ignore_index=255, background=None,
@@ -79,28 +81,61 @@ def extract_regions(mask, ignore_index=255, background=None,
     if background is not None:
         in_region &= mask != background
     ids = np.zeros(mask.shape, dtype=np.int32)
-    classes = []
+    classes, areas = [], None
     if object_ids is not None:
         if object_ids.shape != mask.shape:
             raise NoiseError(f'instance map shape {object_ids.shape} != '
                              f'mask shape {mask.shape}')
         is_object = in_region & (object_ids > 0)
-        # One key per (instance, class) pair; np.unique numbers them.
+        # One key per (instance, class) pair, numbered densely: instances
+        # first, so keys stay small (Cityscapes ids are class * 1000 + k).
         num_keys = int(mask.max()) + 1
-        keys = object_ids[is_object].astype(np.int64) * num_keys
+        objects = object_ids[is_object]
+        if objects.size and int(objects.max()) * num_keys >= 1 << 16:
+            _, objects, _ = _dense_ranks(objects)
+        keys = objects.astype(np.int32) * np.int32(num_keys)
         keys += mask[is_object]
-        unique_keys, ranks = _dense_ranks(keys)
-        ids[is_object] = ranks
+        unique_keys, ids[is_object], areas = _dense_ranks(keys)
         classes.extend((unique_keys % num_keys).tolist())
         in_region &= ~is_object
-    for cls in np.unique(mask[in_region]):
-        component = (in_region & (mask == cls)).astype(np.uint8)
-        count, labels = cv2.connectedComponents(
-            component, connectivity=8, ltype=cv2.CV_32S)
-        inside = labels > 0
-        ids[inside] = labels[inside] + len(classes)
-        classes.extend([int(cls)] * (count - 1))
-    num_regions = len(classes)
-    areas = np.bincount(ids.ravel(), minlength=num_regions + 1)[1:]
+    num_objects = len(classes)
+    _label_components(mask, in_region, ids, classes)
+    if len(classes) > num_objects or areas is None:
+        areas = np.bincount(ids.ravel(), minlength=len(classes) + 1)[1:]
     return Regions(ids=ids, classes=np.asarray(classes, dtype=np.int64),
                    areas=areas.astype(np.int64), object_ids=object_ids)
+
+
+def _label_components(mask, in_region, ids, classes):
+    """Number the connected components of each class within ``in_region``
+    after the regions so far (``ids``, ``classes``, both updated)."""
+    if not in_region.any():  # e.g. VOC: every object pixel has an instance
+        return
+    region_u8 = in_region.view(np.uint8)
+    present = None
+    if mask.dtype == np.uint8:
+        # OpenCV's histogram, compare and masked add are several times
+        # numpy's boolean indexing on large masks.
+        histogram = cv2.calcHist([mask], [0], region_u8, [256], [0, 256])
+        present = np.flatnonzero(histogram.ravel())
+        unused = np.flatnonzero(histogram.ravel() == 0)
+    if present is not None and len(unused):
+        # outside pixels get a value that is no class of the region
+        masked = np.where(in_region, mask, np.uint8(unused[0]))
+
+        def component_of(cls):
+            return cv2.compare(masked, int(cls), cv2.CMP_EQ)
+    else:
+        present = np.unique(mask[in_region])
+
+        def component_of(cls):
+            return (in_region & (mask == cls)).astype(np.uint8)
+
+    for cls in present:
+        component = component_of(cls)
+        # (WithStats would give the areas, but costs 6x the labelling)
+        count, labels = cv2.connectedComponents(
+            component, connectivity=8, ltype=cv2.CV_32S)
+        # ids = labels + offset on the component only
+        cv2.add(labels, len(classes), dst=ids, mask=component)
+        classes.extend([int(cls)] * (count - 1))

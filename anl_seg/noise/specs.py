@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
+import cv2
 import numpy as np
 
 from ..datasets.metainfo import (
@@ -168,7 +169,20 @@ class DatasetSpec:
     def object_ids(self, instances):
         """Instance map -> int32 object ids, 0 where not an object."""
         low, high = self.instance_ids
-        instances = np.asarray(instances).astype(np.int64)
+        instances = np.asarray(instances)
+        if instances.dtype == np.uint8:
+            # one table lookup (OpenCV's is ~4x numpy's) instead of
+            # compares on an int64 copy
+            lookup = np.arange(256, dtype=np.int32)
+            lookup[:low] = 0
+            if high is not None:
+                lookup[high + 1:] = 0
+            return cv2.LUT(np.ascontiguousarray(instances), lookup)
+        limit = max(low, high or 0)
+        if not (np.issubdtype(instances.dtype, np.integer)
+                and np.iinfo(instances.dtype).max >= limit):
+            instances = instances.astype(np.int64)
+        # compares in the map's own dtype: no int64 copy of a large map
         is_object = instances >= low
         if high is not None:
             is_object &= instances <= high

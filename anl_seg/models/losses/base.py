@@ -14,11 +14,12 @@ import torch.nn.functional as F
 from mmseg.models.losses.utils import get_class_weight, weight_reduce_loss
 from torch import Tensor
 
+from .compiled import kernels_for
 from .functional import gather_target_log_prob
 from .fused import FusedFormula, fused_pixel_loss
 
 _REDUCTIONS = ('none', 'mean', 'sum')
-IMPLS = ('auto', 'fused', 'reference')
+IMPLS = ('auto', 'fused', 'compiled', 'reference')
 #: Overrides ``impl='auto'`` of every loss, e.g. ``reference`` to debug.
 IMPL_ENV = 'ANL_SEG_LOSS_IMPL'
 
@@ -101,10 +102,14 @@ class PixelwiseLoss(nn.Module):
         loss_name (str, optional): Name in the loss dict; must start with
             ``loss_``. Defaults to the class' ``default_loss_name``.
         impl (str): ``'fused'`` (``fused.py``: analytic backward, about
-            the memory of one gradient), ``'reference'`` (``log_softmax``
-            + the formulas of ``functional.py`` + autograd) or ``'auto'``:
-            fused when the loss has a fused formula, unless the environment
-            variable ``ANL_SEG_LOSS_IMPL`` says otherwise. Defaults to
+            the memory of one gradient, run op by op), ``'compiled'`` (the
+            same math compiled by ``torch.compile``, ``compiled.py``: one
+            pass over the logits forward and one backward), ``'reference'``
+            (``log_softmax`` + the formulas of ``functional.py`` +
+            autograd) or ``'auto'``: compiled for logits of at least 2^20
+            elements where ``torch.compile`` works, fused otherwise,
+            reference when the loss has no fused formula; the environment
+            variable ``ANL_SEG_LOSS_IMPL`` overrides it. Defaults to
             ``'auto'``.
     """
 
@@ -160,18 +165,22 @@ class PixelwiseLoss(nn.Module):
         """The same per-pixel loss for ``fused.py``, None if it has none."""
         return None
 
+    def _impl_to_use(self) -> str:
+        """``impl``, with ``'auto'`` overridden by the environment."""
+        if self.impl != 'auto':
+            return self.impl
+        impl = os.environ.get(IMPL_ENV, 'auto')
+        if impl not in IMPLS:
+            raise ValueError(f'{IMPL_ENV} must be one of {IMPLS}, '
+                             f'got {impl!r}')
+        return impl
+
     def _formula_to_use(self) -> Optional[FusedFormula]:
         """The fused formula if ``impl`` (or its environment) selects it."""
-        impl = self.impl
-        if impl == 'auto':
-            impl = os.environ.get(IMPL_ENV, 'auto')
-            if impl not in IMPLS:
-                raise ValueError(f'{IMPL_ENV} must be one of {IMPLS}, '
-                                 f'got {impl!r}')
-        if impl == 'reference':
+        if self._impl_to_use() == 'reference':
             return None
         formula = self.fused_formula()
-        if formula is None and self.impl == 'fused':
+        if formula is None and self.impl in ('fused', 'compiled'):
             raise ValueError(f'{self!r} has no fused implementation: use '
                              "impl='auto' or 'reference'")
         return formula
@@ -212,8 +221,10 @@ class PixelwiseLoss(nn.Module):
         formula = self._formula_to_use()
         with torch.autocast(cls_score.device.type, enabled=False):
             if formula is not None:
+                kernels = kernels_for(self._impl_to_use(), cls_score)
                 loss = fused_pixel_loss(cls_score, label.long(), formula,
-                                        ignore_index).float()
+                                        ignore_index,
+                                        kernels=kernels).float()
             else:
                 log_prob = F.log_softmax(cls_score.float(), dim=1)
                 target_log_prob = gather_target_log_prob(

@@ -27,7 +27,8 @@ detaching (focal factor constant, no gradient below the ``p_min`` floor).
 """
 import math
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Tuple
+from functools import partial
+from typing import Callable, Hashable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +40,7 @@ from . import functional as LF
 # Elements of (N, C, P) processed at once: a few MiB of temporaries.
 DEFAULT_CHUNK_ELEMENTS = 1 << 18
 _LOG_PROB_FLOOR = math.log(LF.PROB_FLOOR)
+_LOG_NORMAL_MIN = -80.0  # exp() of it is still a normal float32
 
 
 # --- per-class terms -------------------------------------------------------
@@ -66,6 +68,7 @@ class ClassTerm:
         return self.value(log_prob).sum(dim=1)
 
 
+@dataclass(frozen=True)
 class CETerm(ClassTerm):
     """``-log p`` (:func:`functional.ce_term`)."""
 
@@ -123,6 +126,7 @@ class FlooredTerm(ClassTerm):
         return above.to(log_prob.dtype).mul_(inner).neg_()
 
 
+@dataclass(frozen=True)
 class ProbLiftTerm(ClassTerm):
     """``relu(1e-7 - p)``: RCE's lift of ``p`` to its floor."""
 
@@ -131,13 +135,23 @@ class ProbLiftTerm(ClassTerm):
 
     def slope(self, log_prob):
         # -p below the floor, 0 elsewhere (relu has no gradient at 0)
-        below = log_prob.masked_fill(log_prob >= _LOG_PROB_FLOOR, -math.inf)
-        return below.exp_().neg_()
+        below = log_prob < _LOG_PROB_FLOOR
+        return _capped_prob(log_prob).mul_(below).neg_()
 
     def class_sum(self, log_prob):
         # sum_k (floor - min(p_k, floor)): three passes instead of four
-        capped = log_prob.clamp(max=_LOG_PROB_FLOOR).exp_()
+        capped = _capped_prob(log_prob)
         return log_prob.shape[1] * LF.PROB_FLOOR - capped.sum(dim=1)
+
+
+def _capped_prob(log_prob):
+    """``min(p, 1e-7)``, with ``p`` below ``e^-80`` read as ``e^-80``.
+
+    exp of very negative log-probabilities gives subnormal floats, which
+    make it ~3x slower on x86; the error, at most ``C e^-80`` per pixel, is
+    far below float32 rounding of the loss.
+    """
+    return log_prob.clamp(min=_LOG_NORMAL_MIN, max=_LOG_PROB_FLOOR).exp_()
 
 
 # --- formulas: class terms + a pixel function ------------------------------
@@ -152,10 +166,13 @@ class FusedFormula:
         pixel_fn (callable): Maps ``log p_y`` and one class sum per term,
             all ``(N, P)`` tensors, to the per-pixel loss; it must be
             differentiable by autograd.
+        key (hashable): Equal for formulas that compute the same loss (the
+            compiled kernels are cached by it).
     """
 
     terms: Tuple[ClassTerm, ...]
     pixel_fn: Callable[..., Tensor]
+    key: Hashable
 
 
 def weighted_sum(parts: Sequence[Tuple[float, FusedFormula]]) -> FusedFormula:
@@ -172,19 +189,30 @@ def weighted_sum(parts: Sequence[Tuple[float, FusedFormula]]) -> FusedFormula:
             weight * formula.pixel_fn(target_log_prob, *sums[lo:hi])
             for (weight, formula), (lo, hi) in zip(parts, bounds))
 
-    return FusedFormula(terms, pixel_fn)
+    return FusedFormula(
+        terms, pixel_fn,
+        ('sum', tuple((weight, formula.key) for weight, formula in parts)))
 
 
 def target_only(fn: Callable[[Tensor], Tensor]) -> FusedFormula:
-    """A loss of ``log p_y`` alone (CE, MAE, GCE, AGCE, AUL, AEL)."""
-    return FusedFormula((), fn)
+    """A loss of ``log p_y`` alone (CE, MAE, GCE, AGCE, AUL, AEL).
+
+    ``fn`` is a function of ``functional.py`` or a ``functools.partial`` of
+    one with keyword arguments (its key).
+    """
+    if isinstance(fn, partial):
+        key = (fn.func, fn.args, tuple(sorted(fn.keywords.items())))
+    else:
+        key = fn
+    return FusedFormula((), fn, ('target', key))
 
 
 def normalized_formula(term: ClassTerm) -> FusedFormula:
     """``term_y / sum_k term_k`` (NCE, NFL; :func:`functional.normalized`).
     """
-    return FusedFormula((term, ), lambda target, total: term.value(target) /
-                        total)
+    return FusedFormula((term, ),
+                        lambda target, total: term.value(target) / total,
+                        ('normalized', term))
 
 
 def normalized_negative_formula(term: ClassTerm,
@@ -192,7 +220,8 @@ def normalized_negative_formula(term: ClassTerm,
     """``1 - u_y / sum_k u_k``, ``u`` the floored term (NNCE, NNFL)."""
     floored = FlooredTerm(term, p_min)
     return FusedFormula(
-        (floored, ), lambda target, total: 1 - floored.value(target) / total)
+        (floored, ), lambda target, total: 1 - floored.value(target) / total,
+        ('negative', floored))
 
 
 def _rce_pixel_fn(target_log_prob, lift_sum):
@@ -203,12 +232,79 @@ def _rce_pixel_fn(target_log_prob, lift_sum):
 
 def reverse_cross_entropy_formula() -> FusedFormula:
     """RCE (:func:`functional.reverse_cross_entropy`)."""
-    return FusedFormula((ProbLiftTerm(), ), _rce_pixel_fn)
+    return FusedFormula((ProbLiftTerm(), ), _rce_pixel_fn, ('rce', ))
 
 
 def active_term(gamma: float = 0.0) -> ClassTerm:
     """CE's term, or the focal term for ``gamma > 0``."""
     return FocalTerm(gamma) if gamma > 0 else CETerm()
+
+
+# --- the math of one chunk of pixels ---------------------------------------
+
+
+def varying_terms(terms: Sequence[ClassTerm]) -> Tuple[ClassTerm, ...]:
+    """The terms whose slope is not constant (it needs the logits)."""
+    return tuple(term for term in terms if term.constant_slope is None)
+
+
+def target_and_sums(x: Tensor, y: Tensor, terms: Tuple[ClassTerm, ...],
+                    ignore_index: int) -> Tuple[Tensor, ...]:
+    """Everything the loss and its backward need from the logits.
+
+    ``x`` are logits ``(N, C, P)``, ``y`` labels ``(N, P)``. Returns
+    ``(N, P)`` tensors in the compute dtype: ``log p_y`` (0 at ignored
+    pixels), the logits' class maximum ``m`` and ``log sum_k exp(x_k - m)``
+    (``log p = x - m - log_norm``, exact for huge logits like
+    ``log_softmax``), the class sum of each term, and the class sum of the
+    slope of each of :func:`varying_terms`.
+    """
+    x = x.to(_compute_dtype(x))
+    log_prob = F.log_softmax(x, dim=1)
+    shift = x.amax(dim=1, keepdim=True)
+    # log_softmax is x - max - log_norm, and 0 - log_norm at the maximum
+    log_norm = -log_prob.amax(dim=1, keepdim=True)
+    valid = y != ignore_index
+    index = y.masked_fill(~valid, 0).long()
+    target = torch.where(
+        valid,
+        log_prob.gather(1, index.unsqueeze(1)).squeeze(1), 0.0)
+    return (target, shift.squeeze(1), log_norm.squeeze(1),
+            *[term.class_sum(log_prob) for term in terms], *[
+                # a bool slope sums as int64 without a float copy
+                term.slope(log_prob).sum(dim=1).to(x.dtype)
+                for term in varying_terms(terms)
+            ])
+
+
+def logit_grad(x: Tensor, y: Tensor, shift: Tensor, log_norm: Tensor,
+               scale: Tensor,
+               offset: Tensor, g_total: Tensor, target_coef: Tensor,
+               coefs: Sequence[Tensor], varying: Sequence[ClassTerm],
+               ignore_index: int) -> Tensor:
+    """``dL/dz_j = g_j - p_j sum_k g_k`` for logits ``x`` ``(N, C, P)``.
+
+    One pass over the logits: ``log p = x - shift - log_norm`` with the
+    forward's class maximum and log normaliser; ``scale`` is the incoming
+    per-pixel gradient, the rest are the coefficients of
+    :func:`_coefficients` (``coefs``: one per term of ``varying``).
+    Returns the gradient in ``x``'s dtype.
+    """
+    log_prob = ((x.to(log_norm.dtype) - shift.unsqueeze(1)) -
+                log_norm.unsqueeze(1))
+    grad = torch.addcmul((offset * scale).unsqueeze(1), log_prob.exp(),
+                         (-g_total * scale).unsqueeze(1))
+    for coef, term in zip(coefs, varying):
+        grad.addcmul_(term.slope(log_prob), (coef * scale).unsqueeze(1))
+    index = y.masked_fill(y == ignore_index, 0).long().unsqueeze(1)
+    target_grad = (target_coef * scale).unsqueeze(1)
+    if torch.compiler.is_compiling():
+        # a comparison fuses into the loop above; a scatter is another pass
+        classes = torch.arange(x.shape[1], device=x.device).view(1, -1, 1)
+        grad = grad + (classes == index) * target_grad
+    else:
+        grad.scatter_add_(1, index, target_grad)
+    return grad.to(x.dtype)
 
 
 # --- the autograd function -------------------------------------------------
@@ -223,89 +319,109 @@ def _chunks(num_pixels: int, elements_per_pixel: int, chunk_elements: int):
         yield slice(start, min(start + step, num_pixels))
 
 
+def pixel_loss_and_coefficients(formula: FusedFormula, valid: Tensor,
+                                 classes: int, target: Tensor,
+                                 sums: Sequence[Tensor],
+                                 slope_sums: Sequence[Tensor],
+                                 needs_grad: bool):
+    """The per-pixel loss (0 at ignored pixels) and, if ``needs_grad``, the
+    coefficients of the backward (:func:`_coefficients`).
+
+    Autograd differentiates only the cheap ``(N, P)`` pixel function
+    (``torch.func.vjp``, which also runs inside ``torch.compile``).
+    """
+    if not needs_grad:
+        return torch.where(valid, formula.pixel_fn(target, *sums), 0.0), ()
+    loss, vjp_fn = torch.func.vjp(formula.pixel_fn, target, *sums)
+    grads = vjp_fn(torch.ones_like(loss))
+    return torch.where(valid, loss, 0.0), _coefficients(
+        grads, formula, valid, classes, slope_sums)
+
+
+def loss_and_saved(x: Tensor, y: Tensor, formula: FusedFormula,
+                   ignore_index: int, needs_grad: bool):
+    """Per-pixel loss and what the backward needs, all ``(N, P)``."""
+    target, shift, log_norm, *rest = target_and_sums(x, y, formula.terms,
+                                                     ignore_index)
+    num_terms = len(formula.terms)
+    loss, coefficients = pixel_loss_and_coefficients(
+        formula, y != ignore_index, x.shape[1], target, rest[:num_terms],
+        rest[num_terms:], needs_grad)
+    return loss, (shift, log_norm, *coefficients)
+
+
+class EagerKernels:
+    """The math run by PyTorch op by op; the ``(N, C, P)`` part a few MiB
+    at a time."""
+
+    def __init__(self, chunk_elements: int = DEFAULT_CHUNK_ELEMENTS):
+        self.chunk_elements = chunk_elements
+
+    def forward(self, x, y, formula, ignore_index, needs_grad):
+        terms = formula.terms
+        num, classes, pixels = x.shape
+        outs = [
+            x.new_empty((num, pixels), dtype=_compute_dtype(x))
+            for _ in range(3 + len(terms) + len(varying_terms(terms)))
+        ]
+        for part in _chunks(pixels, num * classes, self.chunk_elements):
+            values = target_and_sums(x[:, :, part], y[:, part], terms,
+                                     ignore_index)
+            for out, value in zip(outs, values):
+                out[:, part] = value
+        target, shift, log_norm, *rest = outs
+        loss, coefficients = pixel_loss_and_coefficients(
+            formula, y != ignore_index, classes, target, rest[:len(terms)],
+            rest[len(terms):], needs_grad)
+        return loss, (shift, log_norm, *coefficients)
+
+    def backward(self, x, y, scale, saved, varying, ignore_index):
+        grad = torch.empty_like(x)
+        for part in _chunks(x.shape[2], x.shape[0] * x.shape[1],
+                            self.chunk_elements):
+            shift, log_norm, offset, g_total, target_coef, *coefs = [
+                c[:, part] for c in saved
+            ]
+            grad[:, :, part] = logit_grad(x[:, :, part], y[:, part], shift,
+                                          log_norm, scale[:, part], offset,
+                                          g_total, target_coef, coefs,
+                                          varying, ignore_index)
+        return grad
+
+
 class FusedPixelLoss(torch.autograd.Function):
     """Per-pixel loss ``(N, ...)`` of logits ``(N, C, ...)``.
 
     Ignored pixels get loss 0 and gradient 0. Computes in float32 (float64
-    for float64 logits); the gradient has the logits' dtype.
+    for float64 logits); the gradient has the logits' dtype. ``kernels``
+    runs the math: :class:`EagerKernels` or
+    :class:`compiled.CompiledKernels`.
     """
 
     @staticmethod
     def forward(ctx, logits: Tensor, label: Tensor, formula: FusedFormula,
-                ignore_index: int, chunk_elements: int):
-        compute = _compute_dtype(logits)
+                ignore_index: int, kernels):
         num, classes = logits.shape[:2]
-        x = logits.reshape(num, classes, -1)
-        y = label.reshape(num, -1)
-        pixels = x.shape[2]
-        target = x.new_empty((num, pixels), dtype=compute)
-        sums = [torch.empty_like(target) for _ in formula.terms]
-        for part in _chunks(pixels, num * classes, chunk_elements):
-            log_prob = F.log_softmax(x[:, :, part].to(compute), dim=1)
-            label_chunk = y[:, part]
-            valid_chunk = label_chunk != ignore_index
-            index = label_chunk.masked_fill(~valid_chunk, 0).long()
-            target[:, part] = torch.where(
-                valid_chunk,
-                log_prob.gather(1, index.unsqueeze(1)).squeeze(1), 0.0)
-            for term, total in zip(formula.terms, sums):
-                total[:, part] = term.class_sum(log_prob)
-        valid = y != ignore_index
         needs_grad = ctx.needs_input_grad[0]
-        with torch.enable_grad():
-            leaves = [t.requires_grad_(needs_grad) for t in [target, *sums]]
-            loss = formula.pixel_fn(*leaves)
-            if needs_grad:
-                grads = torch.autograd.grad(loss.sum(), leaves,
-                                            allow_unused=True)
-        loss = torch.where(valid, loss.detach(), 0.0)
+        loss, saved = kernels.forward(logits.reshape(num, classes, -1),
+                                      label.reshape(num, -1), formula,
+                                      ignore_index, needs_grad)
         if needs_grad:
             ctx.formula, ctx.ignore_index = formula, ignore_index
-            ctx.chunk_elements = chunk_elements
-            ctx.save_for_backward(logits, label,
-                                  *_coefficients(grads, formula, valid,
-                                                 classes))
+            ctx.kernels = kernels
+            ctx.save_for_backward(logits, label, *saved)
         return loss.reshape(label.shape)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_loss):
-        logits, label, offset, total, target_coef, *coefs = \
-            ctx.saved_tensors
+        logits, label, *saved = ctx.saved_tensors
         num, classes = logits.shape[:2]
-        x = logits.reshape(num, classes, -1)
-        y = label.reshape(num, -1)
-        compute = offset.dtype
-        scale = grad_loss.reshape(num, -1).to(compute)
-        grad = torch.empty((num, classes, x.shape[2]), dtype=logits.dtype,
-                           device=logits.device)
-        varying = [term for term in ctx.formula.terms
-                   if term.constant_slope is None]
-        for part in _chunks(x.shape[2], num * classes, ctx.chunk_elements):
-            pixel_scale = scale[:, part]
-            log_prob = F.log_softmax(x[:, :, part].to(compute), dim=1)
-            slopes = [term.slope(log_prob) for term in varying]
-            # sum_k g_k, then g_j - p_j * sum_k g_k
-            g_total = total[:, part] + sum(
-                coef[:, part] * slope.sum(dim=1)
-                for coef, slope in zip(coefs, slopes))
-            # Straight into the gradient when no dtype cast is needed.
-            out = grad[:, :, part] if grad.dtype == compute else None
-            chunk_grad = torch.addcmul(
-                (offset[:, part] * pixel_scale).unsqueeze(1),
-                log_prob.exp_(), (-g_total * pixel_scale).unsqueeze(1),
-                out=out)
-            for coef, slope in zip(coefs, slopes):
-                chunk_grad.addcmul_(slope,
-                                    (coef[:, part] * pixel_scale).unsqueeze(1))
-            label_chunk = y[:, part]
-            index = label_chunk.masked_fill(label_chunk == ctx.ignore_index,
-                                            0).long()
-            chunk_grad.scatter_add_(
-                1, index.unsqueeze(1),
-                (target_coef[:, part] * pixel_scale).unsqueeze(1))
-            if out is None:
-                grad[:, :, part] = chunk_grad
+        scale = grad_loss.reshape(num, -1).to(saved[0].dtype)
+        grad = ctx.kernels.backward(logits.reshape(num, classes, -1),
+                                    label.reshape(num, -1), scale, saved,
+                                    varying_terms(ctx.formula.terms),
+                                    ctx.ignore_index)
         return grad.reshape(logits.shape), None, None, None, None
 
 
@@ -314,12 +430,13 @@ def _compute_dtype(logits: Tensor) -> torch.dtype:
 
 
 def _coefficients(grads, formula: FusedFormula, valid: Tensor,
-                  classes: int):
+                  classes: int, slope_sums: Sequence[Tensor]):
     """Per-pixel coefficients of the backward, 0 at ignored pixels.
 
-    Returns ``offset`` (sum of ``a_i phi_i'`` over the constant slopes),
-    ``total`` (their part of ``sum_k g_k`` plus ``b``), ``b`` and one
-    ``a_i`` per term with a varying slope.
+    With ``a_i = dF/dS_i`` and ``b = dF/dlog p_y`` (``grads``), returns
+    ``offset`` (sum of ``a_i phi_i'`` over the constant slopes), ``g_total``
+    (``sum_k g_k``, from the forward's ``slope_sums`` of the varying
+    slopes), ``b`` and one ``a_i`` per term with a varying slope.
     """
 
     def masked(grad):
@@ -336,20 +453,25 @@ def _coefficients(grads, formula: FusedFormula, valid: Tensor,
             varying.append(coef)
         else:
             offset = offset + coef * term.constant_slope
-    total = offset * classes + target_coef
-    return (offset, total, target_coef, *varying)
+    g_total = offset * classes + target_coef
+    for coef, slope_sum in zip(varying, slope_sums):
+        g_total = g_total + coef * slope_sum
+    return (offset, g_total, target_coef, *varying)
 
 
 def fused_pixel_loss(cls_score: Tensor,
                      label: Tensor,
                      formula: FusedFormula,
                      ignore_index: int = 255,
-                     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> Tensor:
+                     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+                     kernels=None) -> Tensor:
     """Per-pixel loss ``(N, ...)`` of ``formula``, 0 at ignored pixels.
 
     Same values and gradients as the reference path (``log_softmax`` +
     ``functional.py``) up to rounding, with about the memory of one
     gradient. Inputs are assumed checked (``base.check_inputs``).
     """
+    if kernels is None:
+        kernels = EagerKernels(chunk_elements)
     return FusedPixelLoss.apply(cls_score, label, formula, ignore_index,
-                                chunk_elements)
+                                kernels)

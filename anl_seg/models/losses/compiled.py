@@ -1,0 +1,145 @@
+"""The fused losses' ``(N, C, P)`` math compiled by ``torch.compile``.
+
+:class:`fused.EagerKernels` runs :func:`fused.target_and_sums` and
+:func:`fused.logit_grad` op by op, one pass over memory per op. Inductor
+turns the same functions into one loop nest each (C++/OpenMP on CPU, Triton
+on CUDA): forward reads the logits once, backward reads them once and writes
+the gradient once, which is what brings the losses to cross-entropy's speed.
+The eager kernels stay the reference the tests compare against and the
+fallback wherever compiling is not possible.
+
+Compiling costs seconds per formula, dtype and (the first two) shapes, so
+``impl='auto'`` only compiles inputs of at least
+:data:`AUTO_MIN_ELEMENTS` logits (a training batch, not a unit test), and
+falls back to the eager kernels, with one warning, if compiling fails.
+"""
+import os
+import shutil
+import types
+import warnings
+from typing import Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+from .fused import (
+    ClassTerm,
+    EagerKernels,
+    FusedFormula,
+    logit_grad,
+    loss_and_saved,
+)
+
+#: ``impl='auto'`` compiles logits with at least this many elements.
+AUTO_MIN_ELEMENTS = 1 << 20
+
+_failed = False  # set once compiling failed in this process
+
+
+def compile_supported(device: torch.device) -> bool:
+    """Whether ``torch.compile`` can build kernels for ``device``.
+
+    CPU kernels need a C++ compiler; CUDA kernels need Triton.
+    """
+    if _failed or not hasattr(torch, 'compile'):
+        return False
+    if device.type == 'cpu':
+        return any(
+            shutil.which(cc) for cc in (os.environ.get('CXX', 'c++'), 'g++',
+                                        'clang++'))
+    if device.type == 'cuda':
+        try:
+            import triton  # noqa: F401
+        except ImportError:
+            return False
+        return True
+    return False
+
+
+def _own_code(fn, key):
+    """``fn`` with a code object of its own.
+
+    Dynamo keeps its compiled versions per code object, at most
+    ``recompile_limit`` (8) of them; closures over different terms would
+    share one and, past that limit, silently run eagerly.
+    """
+    code = fn.__code__.replace(co_name=f'{fn.__name__}_{key}')
+    return types.FunctionType(code, fn.__globals__, code.co_name,
+                              fn.__defaults__, fn.__closure__)
+
+
+_forwards = {}
+_backwards = {}
+
+
+def _compiled_forward(formula: FusedFormula, ignore_index: int,
+                      needs_grad: bool):
+    key = (formula.key, ignore_index, needs_grad)
+    if key not in _forwards:
+
+        def forward(x, y):
+            return loss_and_saved(x, y, formula, ignore_index, needs_grad)
+
+        _forwards[key] = torch.compile(_own_code(forward, len(_forwards)))
+    return _forwards[key]
+
+
+def _compiled_backward(varying: Tuple[ClassTerm, ...], ignore_index: int):
+    key = (varying, ignore_index)
+    if key not in _backwards:
+
+        def backward(x, y, scale, shift, log_norm, offset, g_total,
+                     target_coef, *coefs):
+            return logit_grad(x, y, shift, log_norm, scale, offset, g_total,
+                              target_coef, coefs, varying, ignore_index)
+
+        _backwards[key] = torch.compile(_own_code(backward, len(_backwards)))
+    return _backwards[key]
+
+
+class CompiledKernels:
+    """Whole-tensor compiled kernels; the eager ones if compiling fails."""
+
+    def __init__(self):
+        self._eager = EagerKernels()
+
+    def forward(self, x: Tensor, y: Tensor, formula: FusedFormula,
+                ignore_index: int, needs_grad: bool):
+        if not _failed:
+            try:
+                return _compiled_forward(formula, ignore_index,
+                                         needs_grad)(x, y)
+            except Exception as exc:  # no compiler, unsupported op, ...
+                _give_up(exc)
+        return self._eager.forward(x, y, formula, ignore_index, needs_grad)
+
+    def backward(self, x: Tensor, y: Tensor, scale: Tensor,
+                 saved: Sequence[Tensor], varying: Tuple[ClassTerm, ...],
+                 ignore_index: int):
+        if not _failed:
+            try:
+                return _compiled_backward(varying, ignore_index)(x, y, scale,
+                                                                 *saved)
+            except Exception as exc:
+                _give_up(exc)
+        return self._eager.backward(x, y, scale, saved, varying,
+                                    ignore_index)
+
+
+def _give_up(exc: Exception):
+    global _failed
+    _failed = True
+    reason = (str(exc).splitlines() or [''])[0]
+    warnings.warn('anl_seg: torch.compile of the fused loss failed '
+                  f'({type(exc).__name__}: {reason}); '
+                  'using the eager fused kernels from now on')
+
+
+def kernels_for(impl: str, logits: Tensor):
+    """The kernels ``impl`` selects for ``logits`` (see ``PixelwiseLoss``).
+    """
+    if impl == 'compiled' or (impl == 'auto'
+                              and logits.numel() >= AUTO_MIN_ELEMENTS
+                              and compile_supported(logits.device)):
+        return CompiledKernels()
+    return EagerKernels()
