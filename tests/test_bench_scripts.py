@@ -1,4 +1,5 @@
-"""Smoke tests of ``benchmarks/bench_noise.py`` and its RESULTS.md helper.
+"""Smoke tests of ``benchmarks/bench_noise.py``, ``bench_losses.py`` and
+their RESULTS.md helper.
 
 Timings themselves are not checked (machine-dependent); only that the
 scripts run on tiny inputs, write what they promise and reject bad
@@ -13,6 +14,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / 'benchmarks'
 sys.path.insert(0, str(BENCH))
 
+import bench_losses  # noqa: E402
 import bench_noise  # noqa: E402
 import results_md  # noqa: E402
 
@@ -54,3 +56,24 @@ def test_bench_noise_rejects_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit):
         bench_noise.parse_args(argv)
     assert message in capsys.readouterr().err
+
+
+def test_bench_losses_labels_each_path_it_times():
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmseg')
+    import anl_seg  # noqa: F401
+    rows = bench_losses.bench_shape((1, 4, 8, 8),
+                                    ['ANLCELoss', 'ANLCELoss-ER'], 'cpu', 1,
+                                    ['auto', 'fused', 'reference'])
+    # small logits: 'auto' is the eager fused path, not timed twice; the
+    # regularised ANL has no fused path at all
+    assert [(row['loss'], row['impl']) for row in rows] == [
+        ('ANLCELoss', 'fused'), ('ANLCELoss', 'reference'),
+        ('ANLCELoss-ER', 'reference')]
+    for row in rows:
+        assert row['time_ratio'] > 0 and row['best_ratio'] > 0
+        assert row['memory_ratio'] > 0
+    markdown = bench_losses.to_markdown(
+        dict(device='cpu', machine='test', torch='x', threads=1, repeat=1,
+             note='', results={'1x4x8x8': rows}))
+    assert markdown.count('| 1x4x8x8 |') == 3 and 'best x CE' in markdown
