@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from anl_seg.datasets.synthetic import make_synthetic_dataset
+from anl_seg.models.losses.compiled import compile_supported
 from anl_seg.utils.mmseg_tools import mmseg_tool_path
 
 pytestmark = pytest.mark.slow
@@ -102,3 +104,25 @@ def test_tiny_config_learns_with_mmseg_runner(tmp_path):
     miou = re.search(r'Iter\(val\).*mIoU: ([0-9.]+)', log)
     assert miou, log[-2000:]
     assert float(miou.group(1)) > 20.0, log[-3000:]
+
+
+@pytest.mark.skipif(not compile_supported(torch.device('cpu')),
+                    reason='torch.compile cannot build CPU kernels here')
+def test_compiled_loss_trains_with_mmseg_runner(tmp_path):
+    """``impl='compiled'`` (what ``'auto'`` picks for training-size logits)
+    runs inside mmseg's train.py: compiled, not fallen back to eager."""
+    env_root, config = LAYOUTS['voc']
+    root = tmp_path / 'voc'
+    make_synthetic_dataset(root, layout='voc', num_train=6, num_val=3,
+                           size=(64, 80), seed=0)
+    train = run([
+        mmseg_tool_path('train'), REPO / config, '--work-dir',
+        tmp_path / 'work', '--cfg-options', *SHORT_SCHEDULE,
+        'model.decode_head.loss_decode.impl=compiled'
+    ], env_root, root, tmp_path)
+    assert train.returncode == 0, train.stderr[-3000:]
+    log = train.stdout + train.stderr
+    losses = [float(v) for v in re.findall(r'decode\.loss_anl_ce: ([0-9.]+)',
+                                           log)]
+    assert len(losses) == ITERS, log[-2000:]
+    assert 'torch.compile of the fused loss failed' not in log
