@@ -16,14 +16,18 @@ the chain rule through ``log_softmax`` gives::
                                                     b = dF/dlog p_y
     dL/dz_j = g_j - p_j * sum_k g_k
 
-``a_i`` and ``b`` are per-pixel scalars: autograd finds them on the cheap
-``(N, H, W)`` pixel function (no hand-derived formula to get wrong), and the
-``(N, C, H, W)`` part is the fixed expression above. The autograd function
-never builds a one-hot nor keeps ``log_softmax``: it saves the logits
-(already alive) and the per-pixel coefficients, works in chunks of pixels
-so that temporaries stay small, and recomputes ``log_softmax`` chunk by
-chunk in backward. The slopes follow the official
-detaching (focal factor constant, no gradient below the ``p_min`` floor).
+``a_i`` and ``b`` are per-pixel scalars: autograd (``torch.func.vjp``)
+finds them on the cheap ``(N, H, W)`` pixel function (no hand-derived
+formula to get wrong), and the ``(N, C, H, W)`` part is the fixed
+expression above. The forward also sums the varying slopes over classes,
+so ``sum_k g_k`` is known per pixel and the backward is one pass over the
+logits. The autograd function never builds a one-hot nor keeps
+``log_softmax``: it saves the logits (already alive), each pixel's class
+maximum and log normaliser (``log p = x - max - log_norm``) and the
+coefficients. :class:`EagerKernels` runs this math op by op in chunks of
+pixels so that temporaries stay small; ``compiled.py`` compiles the same
+functions. The slopes follow the official detaching (focal factor
+constant, no gradient below the ``p_min`` floor).
 """
 import math
 from dataclasses import dataclass
