@@ -111,26 +111,7 @@ def _label_components(mask, in_region, ids, classes):
     after the regions so far (``ids``, ``classes``, both updated)."""
     if not in_region.any():  # e.g. VOC: every object pixel has an instance
         return
-    region_u8 = in_region.view(np.uint8)
-    present = None
-    if mask.dtype == np.uint8:
-        # OpenCV's histogram, compare and masked add are several times
-        # numpy's boolean indexing on large masks.
-        histogram = cv2.calcHist([mask], [0], region_u8, [256], [0, 256])
-        present = np.flatnonzero(histogram.ravel())
-        unused = np.flatnonzero(histogram.ravel() == 0)
-    if present is not None and len(unused):
-        # outside pixels get a value that is no class of the region
-        masked = np.where(in_region, mask, np.uint8(unused[0]))
-
-        def component_of(cls):
-            return cv2.compare(masked, int(cls), cv2.CMP_EQ)
-    else:
-        present = np.unique(mask[in_region])
-
-        def component_of(cls):
-            return (in_region & (mask == cls)).astype(np.uint8)
-
+    present, component_of = _class_masks(mask, in_region)
     for cls in present:
         component = component_of(cls)
         # (WithStats would give the areas, but costs 6x the labelling)
@@ -139,3 +120,21 @@ def _label_components(mask, in_region, ids, classes):
         # ids = labels + offset on the component only
         cv2.add(labels, len(classes), dst=ids, mask=component)
         classes.extend([int(cls)] * (count - 1))
+
+
+def _class_masks(mask, in_region):
+    """The classes present in ``in_region`` and a function giving the uint8
+    mask of one of them there."""
+    if mask.dtype == np.uint8:
+        # OpenCV's histogram and compare are several times numpy's boolean
+        # indexing on large masks.
+        histogram = cv2.calcHist([mask], [0], in_region.view(np.uint8),
+                                 [256], [0, 256]).ravel()
+        unused = np.flatnonzero(histogram == 0)
+        if len(unused):
+            # outside pixels get a value that is no class of the region
+            masked = np.where(in_region, mask, np.uint8(unused[0]))
+            return np.flatnonzero(histogram), lambda cls: cv2.compare(
+                masked, int(cls), cv2.CMP_EQ)
+    return np.unique(mask[in_region]), lambda cls: (
+        in_region & (mask == cls)).astype(np.uint8)

@@ -175,9 +175,12 @@ class PixelwiseLoss(nn.Module):
                              f'got {impl!r}')
         return impl
 
-    def _formula_to_use(self) -> Optional[FusedFormula]:
-        """The fused formula if ``impl`` (or its environment) selects it."""
-        if self._impl_to_use() == 'reference':
+    def _formula_to_use(self,
+                        impl: Optional[str] = None
+                        ) -> Optional[FusedFormula]:
+        """The fused formula if ``impl`` (default: :meth:`_impl_to_use`)
+        selects it."""
+        if (impl or self._impl_to_use()) == 'reference':
             return None
         formula = self.fused_formula()
         if formula is None and self.impl in ('fused', 'compiled'):
@@ -218,10 +221,11 @@ class PixelwiseLoss(nn.Module):
         valid = label != ignore_index
         check_label_range(label, valid, num_classes, ignore_index)
         self.check_num_classes(num_classes)
-        formula = self._formula_to_use()
+        impl = self._impl_to_use()
+        formula = self._formula_to_use(impl)
         with torch.autocast(cls_score.device.type, enabled=False):
             if formula is not None:
-                kernels = kernels_for(self._impl_to_use(), cls_score)
+                kernels = kernels_for(impl, cls_score)
                 loss = fused_pixel_loss(cls_score, label.long(), formula,
                                         ignore_index,
                                         kernels=kernels).float()

@@ -14,6 +14,8 @@ Compiling costs seconds per formula, dtype and (the first two) shapes, so
 :data:`AUTO_MIN_ELEMENTS` logits (a training batch, not a unit test), and
 falls back to the eager kernels, with one warning, if compiling fails.
 """
+import functools
+import importlib.util
 import os
 import shutil
 import types
@@ -42,18 +44,20 @@ def compile_supported(device: torch.device) -> bool:
 
     CPU kernels need a C++ compiler; CUDA kernels need Triton.
     """
-    if _failed or not hasattr(torch, 'compile'):
+    return not _failed and _toolchain_found(device.type)
+
+
+@functools.lru_cache(maxsize=None)
+def _toolchain_found(device_type: str) -> bool:
+    # looked up once per process: loss forwards ask on every call
+    if not hasattr(torch, 'compile'):
         return False
-    if device.type == 'cpu':
+    if device_type == 'cpu':
         return any(
             shutil.which(cc) for cc in (os.environ.get('CXX', 'c++'), 'g++',
                                         'clang++'))
-    if device.type == 'cuda':
-        try:
-            import triton  # noqa: F401
-        except ImportError:
-            return False
-        return True
+    if device_type == 'cuda':
+        return importlib.util.find_spec('triton') is not None
     return False
 
 

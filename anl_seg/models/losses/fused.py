@@ -345,11 +345,17 @@ def pixel_loss_and_coefficients(formula: FusedFormula, valid: Tensor,
 def loss_and_saved(x: Tensor, y: Tensor, formula: FusedFormula,
                    ignore_index: int, needs_grad: bool):
     """Per-pixel loss and what the backward needs, all ``(N, P)``."""
-    target, shift, log_norm, *rest = target_and_sums(x, y, formula.terms,
-                                                     ignore_index)
+    return _finish(
+        formula, y, ignore_index, x.shape[1],
+        target_and_sums(x, y, formula.terms, ignore_index), needs_grad)
+
+
+def _finish(formula, y, ignore_index, classes, values, needs_grad):
+    """:func:`loss_and_saved` from the values of :func:`target_and_sums`."""
+    target, shift, log_norm, *rest = values
     num_terms = len(formula.terms)
     loss, coefficients = pixel_loss_and_coefficients(
-        formula, y != ignore_index, x.shape[1], target, rest[:num_terms],
+        formula, y != ignore_index, classes, target, rest[:num_terms],
         rest[num_terms:], needs_grad)
     return loss, (shift, log_norm, *coefficients)
 
@@ -373,11 +379,7 @@ class EagerKernels:
                                      ignore_index)
             for out, value in zip(outs, values):
                 out[:, part] = value
-        target, shift, log_norm, *rest = outs
-        loss, coefficients = pixel_loss_and_coefficients(
-            formula, y != ignore_index, classes, target, rest[:len(terms)],
-            rest[len(terms):], needs_grad)
-        return loss, (shift, log_norm, *coefficients)
+        return _finish(formula, y, ignore_index, classes, outs, needs_grad)
 
     def backward(self, x, y, scale, saved, varying, ignore_index):
         grad = torch.empty_like(x)
