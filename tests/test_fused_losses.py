@@ -274,6 +274,22 @@ def test_compiled_half_precision_all_ignored_and_no_grad():
         value, build('anl_ce', 'reference')(logits.float(), label))
 
 
+@needs_compile
+def test_compiled_kernels_follow_shape_dtype_and_layout_changes():
+    # The kernels are guarded on their tensor arguments only: a new shape,
+    # dtype or layout must compile anew, never reuse a kernel built for
+    # another one.
+    for shape in ((2, 5, 6, 7), (1, 5, 3, 4), (3, 5, 2, 9)):
+        assert_same('anl_fl', *make_batch(shape), impl='compiled')
+    logits, label = make_batch((2, 5, 6, 7), dtype=torch.float64)
+    assert_same('anl_fl', logits, label, impl='compiled')
+    logits, label = make_batch((2, 7, 6, 5))
+    assert_same('anl_fl', logits.transpose(2, 3), label.transpose(1, 2),
+                impl='compiled')
+    assert_same('anl_fl', logits.transpose(2, 3).contiguous(),
+                label.transpose(1, 2), impl='compiled')
+
+
 def test_auto_compiles_only_large_inputs(monkeypatch):
     small = torch.zeros(1, 2, 4, 4)
     large = torch.zeros(1, 1, 1, compiled.AUTO_MIN_ELEMENTS)
@@ -291,7 +307,7 @@ def test_auto_compiles_only_large_inputs(monkeypatch):
 
 def test_compile_failure_falls_back_to_eager_once(monkeypatch):
 
-    def broken_compile(fn):
+    def broken_compile(fn, **options):
 
         def run(*args):
             raise RuntimeError('no C++ compiler\nlong log')

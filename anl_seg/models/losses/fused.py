@@ -60,10 +60,12 @@ class ClassTerm:
     #: ``dphi/dlog p`` when it is the same everywhere (saves passes).
     constant_slope: Optional[float] = None
 
-    def slope(self, log_prob: Tensor) -> Tensor:
+    def slope(self, log_prob: Tensor, prob: Optional[Tensor] = None
+              ) -> Tensor:
         """``dphi/dlog p`` as the reference back-propagates it.
 
-        A bool tensor stands for 0/1.
+        A bool tensor stands for 0/1. ``prob`` is ``exp(log p)`` where the
+        caller has it already (the backward), for terms that need it.
         """
         raise NotImplementedError
 
@@ -81,7 +83,7 @@ class CETerm(ClassTerm):
     def value(self, log_prob):
         return LF.ce_term(log_prob)
 
-    def slope(self, log_prob):
+    def slope(self, log_prob, prob=None):
         return torch.full_like(log_prob, self.constant_slope)
 
     def class_sum(self, log_prob):
@@ -97,7 +99,7 @@ class FocalTerm(ClassTerm):
     def value(self, log_prob):
         return LF.focal_term(log_prob, self.gamma)
 
-    def slope(self, log_prob):
+    def slope(self, log_prob, prob=None):
         return -(-torch.expm1(log_prob)).pow(self.gamma)
 
 
@@ -117,16 +119,22 @@ class FlooredTerm(ClassTerm):
         return math.log(self.p_min)
 
     def value(self, log_prob):
+        # The reference's term(clamp(log p)), written as a select of
+        # term(log p): that is the expression the active term (NFL's sum)
+        # computes too, so compiled kernels evaluate the focal factor once
+        # per element instead of twice. Same values and gradient (0 below
+        # the floor, clamp's is inclusive too).
         bound = self.term.value(log_prob.new_tensor(self.log_floor))
-        return bound - self.term.value(log_prob.clamp(min=self.log_floor))
+        above = log_prob >= self.log_floor
+        return torch.where(above, bound - self.term.value(log_prob), 0.0)
 
-    def slope(self, log_prob):
+    def slope(self, log_prob, prob=None):
         above = log_prob >= self.log_floor
         inner = self.term.constant_slope
         if inner == -1.0:
             return above  # a bool slope is 0/1, no float copy
-        if inner is None:
-            inner = self.term.slope(log_prob.clamp(min=self.log_floor))
+        if inner is None:  # shared with the active term, as in value()
+            return torch.where(above, -self.term.slope(log_prob), 0.0)
         return above.to(log_prob.dtype).mul_(inner).neg_()
 
 
@@ -137,9 +145,11 @@ class ProbLiftTerm(ClassTerm):
     def value(self, log_prob):
         return F.relu(LF.PROB_FLOOR - log_prob.exp())
 
-    def slope(self, log_prob):
+    def slope(self, log_prob, prob=None):
         # -p below the floor, 0 elsewhere (relu has no gradient at 0)
         below = log_prob < _LOG_PROB_FLOOR
+        if prob is not None:  # the backward's softmax: no second exp
+            return torch.where(below, -prob, 0.0)
         return _capped_prob(log_prob).mul_(below).neg_()
 
     def class_sum(self, log_prob):
@@ -296,10 +306,11 @@ def logit_grad(x: Tensor, y: Tensor, shift: Tensor, log_norm: Tensor,
     """
     log_prob = ((x.to(log_norm.dtype) - shift.unsqueeze(1)) -
                 log_norm.unsqueeze(1))
-    grad = torch.addcmul((offset * scale).unsqueeze(1), log_prob.exp(),
+    prob = log_prob.exp()
+    grad = torch.addcmul((offset * scale).unsqueeze(1), prob,
                          (-g_total * scale).unsqueeze(1))
     for coef, term in zip(coefs, varying):
-        grad.addcmul_(term.slope(log_prob), (coef * scale).unsqueeze(1))
+        grad.addcmul_(term.slope(log_prob, prob), (coef * scale).unsqueeze(1))
     index = y.masked_fill(y == ignore_index, 0).long().unsqueeze(1)
     target_grad = (target_coef * scale).unsqueeze(1)
     if torch.compiler.is_compiling():
