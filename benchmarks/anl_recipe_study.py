@@ -62,6 +62,15 @@ METHODS = {
     'ANL-CE wd 0.05': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'CE wd 0.05': None,
     'NCE alone': dict(type='NCELoss'),
+    'ANL-CE 10/0.03': dict(type='ANLCELoss', alpha=10.0, beta=0.03),
+    # prototype of this study only (_register_study_losses), not a loss
+    # option of the package: NNCE's floor on the non-target classes only
+    'ANL-CE 10/1 others 1e-2': dict(
+        type='StudyANLCEOthersFloor', alpha=10.0, beta=1.0,
+        others_p_min=1e-2),
+    'ANL-CE 10/1 others 1e-3': dict(
+        type='StudyANLCEOthersFloor', alpha=10.0, beta=1.0,
+        others_p_min=1e-3),
     'CE SGD 0.01': None,
     'ANL-CE SGD 0.01': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'ANL-CE SGD 0.06': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
@@ -144,12 +153,50 @@ def noisy_masks(masks, objects, setting, seed):
 # --- model, loss, metrics --------------------------------------------------
 
 
+def _register_study_losses():
+    """Register the study's prototype loss (idempotent).
+
+    ``StudyANLCEOthersFloor``: ANL-CE whose NNCE stops rewarding a pixel
+    once its *non-target* classes reach ``others_p_min`` (the target keeps
+    the paper's floor ``p_min`` and its gradient): the experiment
+    ``docs/anl_recipe.md`` section 5 proposed against the floor phase.
+    Reference path only.
+    """
+    from mmseg.registry import MODELS
+
+    from anl_seg.models.losses import ANLCELoss
+    from anl_seg.models.losses import functional as LF
+    if 'StudyANLCEOthersFloor' in MODELS.module_dict:
+        return
+
+    @MODELS.register_module()
+    class StudyANLCEOthersFloor(ANLCELoss):
+
+        def __init__(self, others_p_min=1e-2, **kwargs):
+            super().__init__(**kwargs)
+            self.others_p_min = others_p_min
+
+        def fused_formula(self):
+            return None
+
+        def active_negative(self, log_prob, target_log_prob):
+            bound = -math.log(self.p_min)  # A
+            log_others_floor = math.log(self.others_p_min)
+            others = ((bound + log_prob.clamp(min=log_others_floor)).sum(1) -
+                      (bound + target_log_prob.clamp(min=log_others_floor)))
+            target = bound + target_log_prob.clamp(min=math.log(self.p_min))
+            nnce = 1 - target / (target + others)
+            return (self.alpha * LF.normalized_cross_entropy(
+                log_prob, target_log_prob) + self.beta * nnce)
+
+
 def build_model(loss_cfg):
     from mmengine.config import Config
     from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
     init_default_scope('mmseg')
+    _register_study_losses()
     cfg = Config.fromfile(str(CONFIG))
     model_cfg = copy.deepcopy(cfg.model)
     if loss_cfg is not None:

@@ -5,7 +5,8 @@ pixel function and its ``vjp``) and :func:`fused.logit_grad` op by op, one
 pass over memory per op. Inductor turns the same functions into one loop
 nest each (C++/OpenMP on CPU, Triton on CUDA): forward reads the logits
 once, backward reads them once and writes the gradient once. On CPU that
-brings ANL-CE and GCE to within ~25-40 % of mmseg's cross-entropy
+brings ANL-CE and GCE to 1.0-1.2x mmseg's cross-entropy time on ~1 M
+logits and every target loss to 0.6-0.7x on training-size batches
 (``docs/losses.md``). The eager kernels are the fallback wherever
 compiling is not possible; both are tested against ``impl='reference'``.
 
