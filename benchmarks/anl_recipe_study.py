@@ -262,6 +262,21 @@ def grad_by_class(logits, label, term):
     return mean.tolist(), (sums / sums.sum()).tolist()
 
 
+def noisy_pixel_fates(model, images, noisy, clean, changed):
+    """Of the training pixels whose label the noise changed, the fraction
+    the model predicts as the noisy label (memorised) and as the clean one
+    (corrected); None without such pixels (clean setting)."""
+    import torch
+    if not changed.any():
+        return None, None
+    model.eval()
+    with torch.no_grad():
+        pred = torch.cat([logits_of(model, part).argmax(1)
+                          for part in images.split(20)]).numpy()
+    return (float((pred == noisy)[changed].mean()),
+            float((pred == clean)[changed].mean()))
+
+
 # --- one run ---------------------------------------------------------------
 
 
@@ -274,9 +289,13 @@ def train_one(job):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     root = Path(args['data'])
-    tr_img, tr_mask, tr_obj = load_split(root, 'train')
+    tr_img, tr_clean, tr_obj = load_split(root, 'train')
     va_img, va_mask, _ = load_split(root, 'val')
-    tr_mask = noisy_masks(tr_mask, tr_obj, setting, seed)
+    tr_mask = noisy_masks(tr_clean, tr_obj, setting, seed)
+    # training pixels whose label the noise changed (memorisation probe)
+    changed = ((tr_mask != tr_clean) & (tr_mask != IGNORE) &
+               (tr_clean != IGNORE))
+    tr_noisy = tr_mask
     tr_img, tr_mask = torch.from_numpy(tr_img), torch.from_numpy(tr_mask)
     va_img = torch.from_numpy(va_img)
 
@@ -292,7 +311,8 @@ def train_one(job):
     def lr_at(it):  # mmengine PolyLR, power 0.9
         return (settings['lr'] - eta_min) * (1 - it / iters)**0.9 + eta_min
 
-    curve = dict(iter=[], miou=[], iou=[], pred_hist=[], loss=[])
+    curve = dict(iter=[], miou=[], iou=[], pred_hist=[], loss=[],
+                 memorised=[], corrected=[])
     diag = {}
     losses = []
     for it in range(iters):
@@ -325,6 +345,10 @@ def train_one(job):
                 (np.bincount(pred.ravel(), minlength=NUM_CLASSES) /
                  pred.size).tolist())
             curve['loss'].append(float(np.mean(losses[-args['eval_every']:])))
+            memorised, corrected = noisy_pixel_fates(
+                model, tr_img, tr_noisy, tr_clean, changed)
+            curve['memorised'].append(memorised)
+            curve['corrected'].append(corrected)
 
     return dict(setting=setting, method=method, seed=seed, curve=curve,
                 diag=diag, seconds=time.time() - start)
@@ -394,7 +418,8 @@ def plot(runs, methods, settings, val_hist, out):
             [r['curve'][key] for r in rs], dtype=np.float64)
 
     rows = [('miou', 'mIoU (%) clean val'), ('loss', 'train loss'),
-            ('bg', 'val pixels predicted background')]
+            ('bg', 'val pixels predicted background'),
+            ('memorised', 'relabelled train pixels predicted as the noise')]
     fig, axes = plt.subplots(len(rows), len(settings), dpi=70,
                              figsize=(4 * len(settings), 2.6 * len(rows)),
                              squeeze=False)
@@ -408,6 +433,10 @@ def plot(runs, methods, settings, val_hist, out):
                 if key == 'bg':
                     x, h = curves(setting, method, 'pred_hist')
                     y = h[:, :, 0]
+                elif key == 'memorised' and any(
+                        not r['curve'].get(key) or None in r['curve'][key]
+                        for r in runs if r['setting'] == setting):
+                    continue  # clean labels (or runs without the probe)
                 else:
                     x, y = curves(setting, method, key)
                 if key == 'loss':  # different losses: compare shapes
