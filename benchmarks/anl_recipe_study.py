@@ -57,6 +57,10 @@ METHODS = {
         type='ANLCELoss', alpha=10.0, beta=1.0, warmup_iters=200),
     'ANL-CE +p_min 1e-4': dict(
         type='ANLCELoss', alpha=10.0, beta=1.0, p_min=1e-4),
+    'ANL-CE +warm-up 500': dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0, warmup_iters=500),
+    'ANL-CE +warm-up 1000': dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0, warmup_iters=1000),
     # optimiser changes (METHOD_OPTIM), same loss
     'ANL-CE lr 1e-3': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'ANL-CE wd 0.05': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
@@ -419,7 +423,7 @@ def plot(runs, methods, settings, val_hist, out):
 
     rows = [('miou', 'mIoU (%) clean val'), ('loss', 'train loss'),
             ('bg', 'val pixels predicted background'),
-            ('memorised', 'relabelled train pixels predicted as the noise')]
+            ('memorised', 'relabelled train pixels memorised')]
     fig, axes = plt.subplots(len(rows), len(settings), dpi=70,
                              figsize=(4 * len(settings), 2.6 * len(rows)),
                              squeeze=False)
