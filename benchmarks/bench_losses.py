@@ -185,6 +185,8 @@ def to_markdown(report) -> str:
 
 
 def main(argv=None):
+    import anl_seg  # noqa: F401  (registers the losses)
+    from anl_seg.models.losses.base import IMPLS
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
     parser.add_argument('--quick', action='store_true',
@@ -196,7 +198,7 @@ def main(argv=None):
                         help=f'default: all; e.g. {" ".join(TARGETS)}')
     parser.add_argument(
         '--impls', nargs='+', default=['auto'],
-        choices=('auto', 'compiled', 'fused', 'reference'),
+        choices=IMPLS,
         help="paths to time (default: auto, the one a config gets); "
         "'auto' on large inputs is 'compiled'")
     parser.add_argument('--repeat', type=int, default=5)
@@ -205,7 +207,6 @@ def main(argv=None):
     parser.add_argument('--no-save', action='store_true')
     args = parser.parse_args(argv)
 
-    import anl_seg  # noqa: F401  (registers the losses)
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda but torch.cuda.is_available() is False')
     if args.threads:
