@@ -295,12 +295,11 @@ def train_one(job):
     root = Path(args['data'])
     tr_img, tr_clean, tr_obj = load_split(root, 'train')
     va_img, va_mask, _ = load_split(root, 'val')
-    tr_mask = noisy_masks(tr_clean, tr_obj, setting, seed)
+    tr_noisy = noisy_masks(tr_clean, tr_obj, setting, seed)
     # training pixels whose label the noise changed (memorisation probe)
-    changed = ((tr_mask != tr_clean) & (tr_mask != IGNORE) &
+    changed = ((tr_noisy != tr_clean) & (tr_noisy != IGNORE) &
                (tr_clean != IGNORE))
-    tr_noisy = tr_mask
-    tr_img, tr_mask = torch.from_numpy(tr_img), torch.from_numpy(tr_mask)
+    tr_img, tr_mask = torch.from_numpy(tr_img), torch.from_numpy(tr_noisy)
     va_img = torch.from_numpy(va_img)
 
     model = build_model(METHODS[method])
