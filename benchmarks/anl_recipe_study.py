@@ -33,8 +33,13 @@ IGNORE = 255
 METHODS = {
     'CE': None,
     'ANL-CE (paper 10/1)': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
-    'ANL-CE recipe': dict(
-        type='ANLCELoss', alpha=10.0, beta=1.0, warmup_iters=100),
+    # the recommended dense recipe (configs/_base_/losses/anl_ce_dense.py)
+    'ANL-CE dense': dict(
+        type='ANLCELoss', alpha=10.0, beta=0.1, scale_to_ce=True),
+    'ANL-FL (paper 10/1)': dict(
+        type='ANLFLLoss', alpha=10.0, beta=1.0, gamma=0.5),
+    'ANL-FL dense': dict(
+        type='ANLFLLoss', alpha=10.0, beta=0.1, gamma=0.5, scale_to_ce=True),
     # ablations: one remedy at a time
     'ANL-CE +warm-up': dict(
         type='ANLCELoss', alpha=10.0, beta=1.0, warmup_iters=100),
@@ -78,6 +83,9 @@ METHODS = {
     'CE SGD 0.01': None,
     'ANL-CE SGD 0.01': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'ANL-CE SGD 0.06': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
+    'ANL-CE 10/0.1 SGD 0.01': dict(type='ANLCELoss', alpha=10.0, beta=0.1),
+    'ANL-CE dense SGD 0.01': dict(
+        type='ANLCELoss', alpha=10.0, beta=0.1, scale_to_ce=True),
 }
 # The tiny config's optimiser and per-method changes to it.
 TINY_OPTIM = dict(type='AdamW', lr=3e-3, weight_decay=1e-4)
@@ -92,9 +100,13 @@ METHOD_OPTIM = {
                             weight_decay=0.0),
     'ANL-CE SGD 0.06': dict(type='SGD', lr=0.06, momentum=0.9,
                             weight_decay=0.0),
+    'ANL-CE 10/0.1 SGD 0.01': dict(type='SGD', lr=0.01, momentum=0.9,
+                                   weight_decay=0.0),
+    'ANL-CE dense SGD 0.01': dict(type='SGD', lr=0.01, momentum=0.9,
+                                   weight_decay=0.0),
 }
 MAIN_METHODS = [
-    'CE', 'ANL-CE (paper 10/1)', 'ANL-CE recipe', 'ANL-CE lr 1e-3'
+    'CE', 'ANL-CE (paper 10/1)', 'ANL-CE dense', 'ANL-CE lr 1e-3'
 ]
 # name: (noise name, parameters); None: clean labels.
 SETTINGS = {
@@ -127,13 +139,19 @@ def load_split(root, split):
             objects)
 
 
-def make_data(data_root):
-    """The shipped synthetic VOC set (60 train, 20 val, 64x80)."""
+def make_data(data_root, num_train=60):
+    """The shipped synthetic VOC set (``num_train`` train, 20 val, 64x80),
+    written if missing; a root holding another train size is an error."""
     from anl_seg.datasets.synthetic import make_synthetic_dataset
     root = Path(data_root)
-    if not (root / '.anl_seg_synthetic.json').is_file():
-        make_synthetic_dataset(root, layout='voc', num_train=60, num_val=20,
-                               size=(64, 80), seed=0)
+    marker = root / '.anl_seg_synthetic.json'
+    if not marker.is_file():
+        make_synthetic_dataset(root, layout='voc', num_train=num_train,
+                               num_val=20, size=(64, 80), seed=0)
+    have = json.loads(marker.read_text())['num_train']
+    if have != num_train:
+        raise SystemExit(f'{root} holds {have} training images, not '
+                         f'{num_train}: pass another --data')
     return root
 
 
@@ -542,8 +560,12 @@ def main(argv=None):
         help='settings where methods other than CE and the recipe run '
         '(CPU time); the paper ANL gives the gradient diagnosis there')
     parser.add_argument('--jobs', type=int, default=2)
-    parser.add_argument('--data', default=str(
-        ROOT / 'work_dirs/anl_recipe_data/VOC2012'))
+    parser.add_argument(
+        '--num-train', type=int, default=60,
+        help='training images of the synthetic set (60: the shipped size)')
+    parser.add_argument(
+        '--data', help='synthetic VOC root, written if missing (default: '
+        'work_dirs/anl_recipe_data[_<num-train>]/VOC2012)')
     parser.add_argument('--out', default=str(ROOT / 'benchmarks/anl_recipe'))
     args = parser.parse_args(argv)
     for name in args.methods:
@@ -554,15 +576,20 @@ def main(argv=None):
         if name not in SETTINGS:
             parser.error(f'unknown setting {name!r}; choose from '
                          f'{list(SETTINGS)}')
+    if args.num_train < 1:
+        parser.error(f'--num-train must be >= 1, got {args.num_train}')
+    if args.data is None:
+        suffix = '' if args.num_train == 60 else f'_{args.num_train}'
+        args.data = str(ROOT / f'work_dirs/anl_recipe_data{suffix}/VOC2012')
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    make_data(args.data)
+    make_data(args.data, args.num_train)
     shared = dict(data=args.data, iters=args.iters,
                   eval_every=args.eval_every, diag_iters=())
     jobs = []
     for setting in args.settings:
         for method in args.methods:
-            if method not in ('CE', 'ANL-CE recipe') and \
+            if method not in ('CE', 'ANL-CE dense') and \
                     setting not in args.ablation_settings:
                 continue
             for seed in args.seeds:

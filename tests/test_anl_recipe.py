@@ -122,6 +122,29 @@ def test_init_gain_is_the_gradient_ratio_at_uniform(cls, gamma):
                           rtol=1e-4)
 
 
+@pytest.mark.parametrize('cls,gamma', [(ANLCELoss, None), (ANLFLLoss, 0.5)])
+@pytest.mark.parametrize('impl', ['reference', 'fused'])
+def test_scale_to_ce_gives_ce_gradient_at_uniform(cls, gamma, impl):
+    kwargs = {} if gamma is None else dict(gamma=gamma)
+    loss = cls(alpha=10.0, beta=0.1, scale_to_ce=True, impl=impl, **kwargs)
+    logits = torch.zeros(1, 21, 2, 2, requires_grad=True)
+    label = torch.tensor([[[0, 3], [20, IGNORE]]])
+    (grad, ) = torch.autograd.grad(loss(logits, label), logits)
+    ce = F.cross_entropy(logits, label, ignore_index=IGNORE)
+    (grad_ce, ) = torch.autograd.grad(ce, logits)
+    torch.testing.assert_close(grad, grad_ce, rtol=1e-4, atol=1e-7)
+
+
+def test_scale_to_ce_divides_the_loss_by_the_gain():
+    logits, label = _batch(7)
+    paper = ANLCELoss(alpha=10.0, beta=0.1)
+    scaled = ANLCELoss(alpha=10.0, beta=0.1, scale_to_ce=True)
+    assert float(scaled(logits, label)) == pytest.approx(
+        float(paper(logits, label)) / paper.init_gain(C), rel=1e-6)
+    assert 'scale_to_ce=True' in repr(scaled)
+    assert 'scale_to_ce' not in repr(paper)
+
+
 def test_warmup_schedule_of_the_module():
     logits, label = _batch(4)
     loss = ANLCELoss(alpha=2.0, beta=3.0, warmup_iters=4)
@@ -157,12 +180,13 @@ def test_defaults_are_paper_exact():
                                                               rel=1e-6)
 
 
-def test_recipe_builds_from_the_config_file():
+@pytest.mark.parametrize('name', ['anl_ce_dense', 'anl_fl_dense'])
+def test_dense_recipe_builds_from_the_config_file(name):
     from mmengine.config import Config
-    cfg = Config.fromfile(
-        str(ROOT / 'configs/_base_/losses/anl_ce_recipe.py'))
+    cfg = Config.fromfile(str(ROOT / f'configs/_base_/losses/{name}.py'))
     loss = MODELS.build(cfg.loss)
-    assert loss.warmup_iters > 0
+    assert loss.scale_to_ce and (loss.alpha, loss.beta) == (10.0, 0.1)
+    assert loss.lamb == 0 and loss.warmup_iters == 0
     logits, label = _batch(6)
     assert math.isfinite(float(loss(logits, label)))
 
@@ -170,7 +194,7 @@ def test_recipe_builds_from_the_config_file():
 @pytest.mark.parametrize('kwargs', [
     dict(prior='dataset'), dict(prior=[]), dict(prior=[0, 0, 0]),
     dict(prior=[1, -1]), dict(prior=[1, float('nan')]),
-    dict(warmup_iters=-1), dict(warmup_iters=2.5)
+    dict(warmup_iters=-1), dict(warmup_iters=2.5), dict(scale_to_ce=1)
 ])
 def test_bad_options_raise(kwargs):
     with pytest.raises(ValueError):

@@ -92,3 +92,13 @@ def test_noisy_pixel_fates_counts_memorised_and_corrected_pixels():
     assert corrected == 1 / 4  # (0,2) has its clean label back
     assert study.noisy_pixel_fates(_Predicts(pred), images, clean, clean,
                                    np.zeros_like(changed)) == (None, None)
+
+
+def test_data_of_another_train_size_is_refused(tmp_path):
+    root = tmp_path / 'VOC2012'
+    study.make_data(root, num_train=2)
+    assert len((root / 'ImageSets/Segmentation/train.txt').read_text()
+               .split()) == 2
+    study.make_data(root, num_train=2)  # present: kept
+    with pytest.raises(SystemExit, match='holds 2 training images, not 3'):
+        study.make_data(root, num_train=3)

@@ -72,13 +72,13 @@ def test_synthetic_coarse_layout(coarse_root):
         make_synthetic_coarse(coarse_root, splits=('test', ))
 
 
-def test_four_coarse_configs():
+def test_six_coarse_configs():
     names = {path.name for path in CONFIGS}
     assert names == {
         f'{model}_{loss}_{schedule}_cityscapes-coarse-512x1024.py'
         for model, schedule in (('unet-s5-d16_fcn', '4xb4-160k'),
                                 ('deeplabv3_r50-d8', '4xb2-40k'))
-        for loss in ('ce', 'anl-ce')
+        for loss in ('ce', 'anl-ce', 'anl-ce-dense')
     }
 
 
@@ -140,7 +140,10 @@ def test_coarse_config_trains_one_step(coarse_root, models, path):
             'auxiliary_head'].loss_decode
         head.loss_decode = MODELS.build(loss)
     assert type(model.decode_head.loss_decode).__name__ == (
-        'ANLCELoss' if '_anl-ce_' in path.name else 'CrossEntropyLoss')
+        'ANLCELoss' if '_anl-ce' in path.name else 'CrossEntropyLoss')
+    if '_anl-ce' in path.name:
+        assert model.decode_head.loss_decode.scale_to_ce == (
+            '_anl-ce-dense_' in path.name)
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     data = pseudo_collate([train[0], train[1]])
     labels = torch.cat(

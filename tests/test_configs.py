@@ -1,4 +1,4 @@
-"""The real-data configs: 3 models x 2 datasets x 7 losses.
+"""The real-data configs: 3 models x 2 datasets x 9 losses.
 
 Every config is merged with mmengine and checked against what
 docs/configs.md promises (losses in both heads, the ANL optimiser recipe,
@@ -61,12 +61,17 @@ LOSSES = {
     'anl-ce': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'anl-fl': dict(type='ANLFLLoss', alpha=10.0, beta=1.0, gamma=0.5),
     'anl-ce-er': dict(type='ANLCELoss', alpha=10.0, beta=1.0, lamb=0.01),
+    'anl-ce-dense': dict(type='ANLCELoss', alpha=10.0, beta=0.1,
+                         scale_to_ce=True),
+    'anl-fl-dense': dict(type='ANLFLLoss', alpha=10.0, beta=0.1, gamma=0.5,
+                         scale_to_ce=True),
     'nce-rce': dict(type='ActivePassiveLoss', active=dict(type='NCELoss'),
                     passive=dict(type='RCELoss'), alpha=10.0, beta=0.1),
     'gce': dict(type='GCELoss', q=0.7),
     'sce': dict(type='SCELoss', alpha=6.0, beta=0.1),
 }
-ANL_LOSSES = ('anl-ce', 'anl-fl', 'anl-ce-er')
+ANL_LOSSES = ('anl-ce', 'anl-fl', 'anl-ce-er', 'anl-ce-dense',
+              'anl-fl-dense')
 NUM_CLASSES = {'voc': 21, 'cityscapes': 19}
 CLEAN_VAL_MASKS = {'voc': 'SegmentationClass', 'cityscapes': 'gtFine/val'}
 MMSEG_TRAIN_MASKS = {

@@ -1,4 +1,4 @@
-"""``make demo`` end to end with a micro setting: 4 tiny runs of a few
+"""``make demo`` end to end with a micro setting: 6 tiny runs of a few
 iterations; the table is printed and the plot and tables are written."""
 import pytest
 
@@ -16,7 +16,7 @@ def test_demo_prints_table_and_writes_plot(tmp_path, capsys):
     assert 'mIoU (%) on the clean validation masks' in out
     assert 'region-flip 0.4 masks' in out
     lines = out.splitlines()
-    for loss in ('CE', 'ANL-CE'):
+    for loss in ('CE', 'ANL-CE', 'ANL-CE-DENSE'):
         row = next(line for line in lines if line.startswith(loss + ' '))
         assert row.rstrip().endswith('%')  # clean, noisy, retained
     assert 'of the training pixels' in out  # the measured noise

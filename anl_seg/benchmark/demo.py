@@ -3,8 +3,9 @@
 A tiny preset of the benchmark (same cell runner, same outputs):
 synthetic data in the Pascal VOC layout, training masks clean and with
 region-flip noise (each object region relabelled with probability
-``rate``), a tiny UNet trained with CE and with ANL-CE on each, mIoU
-measured on the clean validation masks.
+``rate``), a tiny UNet trained on each with CE, ANL-CE with the paper's
+weights and ANL-CE for dense labels (``anl_ce_dense.py``), mIoU measured on
+the clean validation masks.
 """
 import argparse
 import shutil
@@ -21,7 +22,7 @@ from .runner import GridRunner, RunOptions
 
 DEMO_CONFIG = 'configs/tiny/unet-tiny_ce_synthetic-voc.py'
 DEMO_NOISE = 'region-flip'
-DEMO_LOSSES = ('ce', 'anl-ce')
+DEMO_LOSSES = ('ce', 'anl-ce', 'anl-ce-dense')
 
 
 def build_parser():

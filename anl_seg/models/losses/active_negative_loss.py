@@ -32,6 +32,7 @@ class _ActiveNegativeLoss(PixelwiseLoss):
                  prior=None,
                  warmup_iters: int = 0,
                  sync_prior: bool = False,
+                 scale_to_ce: bool = False,
                  **kwargs):
         super().__init__(**kwargs)
         for name, value in (('alpha', alpha), ('beta', beta), ('lamb', lamb)):
@@ -49,6 +50,10 @@ class _ActiveNegativeLoss(PixelwiseLoss):
         if not isinstance(sync_prior, bool):
             raise ValueError(f'sync_prior must be a bool, got {sync_prior!r}')
         self.sync_prior = sync_prior
+        if not isinstance(scale_to_ce, bool):
+            raise ValueError(
+                f'scale_to_ce must be a bool, got {scale_to_ce!r}')
+        self.scale_to_ce = scale_to_ce
         # Training forwards seen during the CE -> ANL warm-up (counting
         # stops once it is over). A hook may set it (e.g. to runner.iter on
         # resume).
@@ -78,9 +83,13 @@ class _ActiveNegativeLoss(PixelwiseLoss):
         # class does not pass on; keep them for this call only.
         self._batch_label = label
         try:
-            return super().forward(cls_score, label, *args, **kwargs)
+            loss = super().forward(cls_score, label, *args, **kwargs)
         finally:
             self._batch_label = None
+        if self.scale_to_ce:
+            # CE's gradient size at the start: SGD can keep CE's lr
+            loss = loss / self.init_gain(cls_score.shape[1])
+        return loss
 
     def check_num_classes(self, num_classes):
         check_p_min(self.p_min, num_classes)
@@ -145,6 +154,8 @@ class _ActiveNegativeLoss(PixelwiseLoss):
             recipe += f'prior={self.prior!r}, '
         if self.warmup_iters:
             recipe += f'warmup_iters={self.warmup_iters}, '
+        if self.scale_to_ce:
+            recipe += 'scale_to_ce=True, '
         return (f'alpha={self.alpha}, beta={self.beta}, lamb={self.lamb}, '
                 f'p_min={self.p_min}, ' + recipe + super().extra_repr())
 
@@ -179,6 +190,19 @@ class ANLCELoss(_ActiveNegativeLoss):
             the loss each iteration. Defaults to False.
         p_min (float): Probability floor of NNCE and of the regulariser.
             Defaults to 1e-7.
+        prior (None | str | list[float]): Target of the regulariser:
+            None, the paper's uniform; ``'batch'``, the label marginal of
+            the batch's valid pixels; or class frequencies. Defaults to
+            None.
+        warmup_iters (int): Training forwards over which the loss goes
+            linearly from CE (times :meth:`init_gain`) to ANL; 0 disables
+            it. Defaults to 0.
+        scale_to_ce (bool): Divide the loss by :meth:`init_gain`, so that
+            its logit gradient at a uniform prediction equals CE's. The
+            paper's weights give ANL a gradient 0.16x CE's at C = 21, so
+            under SGD it trains as CE would at a sixth of the learning
+            rate; with this, an SGD schedule tuned for CE fits as it is.
+            No effect on Adam's steps. Defaults to False.
         **kwargs: ``reduction``, ``loss_weight``, ``ignore_index``,
             ``class_weight``, ``loss_name``, see :class:`PixelwiseLoss`.
     """

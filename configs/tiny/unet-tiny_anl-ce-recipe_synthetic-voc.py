@@ -1,8 +1,0 @@
-# Tiny UNet with ANL-CE 10/1 and the experimental CE -> ANL warm-up
-# (configs/_base_/losses/anl_ce_recipe.py, docs/anl_recipe.md) on the
-# synthetic VOC layout. Like the other tiny
-# configs it keeps the tiny schedule's AdamW (not the paper's L1 penalty).
-_base_ = [
-    './unet-tiny_ce_synthetic-voc.py', '../_base_/losses/anl_ce_recipe.py'
-]
-model = dict(decode_head={{_base_.loss_heads.decode_head}})
