@@ -106,7 +106,8 @@ METHOD_OPTIM = {
                                    weight_decay=0.0),
 }
 MAIN_METHODS = [
-    'CE', 'ANL-CE (paper 10/1)', 'ANL-CE dense', 'ANL-CE lr 1e-3'
+    'CE', 'ANL-CE (paper 10/1)', 'ANL-CE dense', 'ANL-FL (paper 10/1)',
+    'ANL-FL dense'
 ]
 # name: (noise name, parameters); None: clean labels.
 SETTINGS = {

@@ -1,4 +1,5 @@
-# DeepLabV3 R50-D8 with ANL-FL for dense labels on Cityscapes (see docs/configs.md).
+# DeepLabV3 R50-D8 with ANL-FL for dense labels on Cityscapes
+# (see docs/configs.md, docs/anl_recipe.md).
 _base_ = [
     '../_base_/setups/deeplabv3_r50-d8_4xb2-40k_cityscapes-512x1024.py',
     '../_base_/losses/anl_fl_dense.py'

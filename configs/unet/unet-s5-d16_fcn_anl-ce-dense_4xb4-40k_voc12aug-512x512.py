@@ -1,4 +1,5 @@
-# UNet-S5-D16 with ANL-CE for dense labels on VOC 2012 aug (see docs/configs.md).
+# UNet-S5-D16 with ANL-CE for dense labels on VOC 2012 aug
+# (see docs/configs.md, docs/anl_recipe.md).
 _base_ = [
     '../_base_/setups/unet-s5-d16_fcn_4xb4-40k_voc12aug-512x512.py',
     '../_base_/losses/anl_ce_dense.py'
