@@ -29,13 +29,13 @@ CONFIG = ROOT / 'configs/tiny/unet-tiny_ce_synthetic-voc.py'
 NUM_CLASSES = 21
 IGNORE = 255
 
+# The setting for dense labels (configs/_base_/losses/anl_ce_dense.py).
+ANL_CE_DENSE = dict(type='ANLCELoss', alpha=10.0, beta=0.1, scale_to_ce=True)
 # name: decode-head loss config. 'CE' is the tiny config's own loss.
 METHODS = {
     'CE': None,
     'ANL-CE (paper 10/1)': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
-    # the recommended dense recipe (configs/_base_/losses/anl_ce_dense.py)
-    'ANL-CE dense': dict(
-        type='ANLCELoss', alpha=10.0, beta=0.1, scale_to_ce=True),
+    'ANL-CE dense': ANL_CE_DENSE,
     'ANL-FL (paper 10/1)': dict(
         type='ANLFLLoss', alpha=10.0, beta=1.0, gamma=0.5),
     'ANL-FL dense': dict(
@@ -84,11 +84,12 @@ METHODS = {
     'ANL-CE SGD 0.01': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'ANL-CE SGD 0.06': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'ANL-CE 10/0.1 SGD 0.01': dict(type='ANLCELoss', alpha=10.0, beta=0.1),
-    'ANL-CE dense SGD 0.01': dict(
-        type='ANLCELoss', alpha=10.0, beta=0.1, scale_to_ce=True),
+    'ANL-CE dense SGD 0.01': ANL_CE_DENSE,
 }
 # The tiny config's optimiser and per-method changes to it.
 TINY_OPTIM = dict(type='AdamW', lr=3e-3, weight_decay=1e-4)
+# SGD at mmseg's CE learning rate, momentum 0.9, the paper's weight decay 0
+ANL_SGD = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0)
 METHOD_OPTIM = {
     'ANL-CE lr 1e-3': dict(lr=1e-3),
     'ANL-CE wd 0.05': dict(weight_decay=0.05),
@@ -96,14 +97,11 @@ METHOD_OPTIM = {
     # SGD, momentum 0.9: mmseg's weight decay for CE, the paper's 0 for ANL
     'CE SGD 0.01': dict(type='SGD', lr=0.01, momentum=0.9,
                         weight_decay=5e-4),
-    'ANL-CE SGD 0.01': dict(type='SGD', lr=0.01, momentum=0.9,
-                            weight_decay=0.0),
+    'ANL-CE SGD 0.01': ANL_SGD,
     'ANL-CE SGD 0.06': dict(type='SGD', lr=0.06, momentum=0.9,
                             weight_decay=0.0),
-    'ANL-CE 10/0.1 SGD 0.01': dict(type='SGD', lr=0.01, momentum=0.9,
-                                   weight_decay=0.0),
-    'ANL-CE dense SGD 0.01': dict(type='SGD', lr=0.01, momentum=0.9,
-                                   weight_decay=0.0),
+    'ANL-CE 10/0.1 SGD 0.01': ANL_SGD,
+    'ANL-CE dense SGD 0.01': ANL_SGD,
 }
 MAIN_METHODS = [
     'CE', 'ANL-CE (paper 10/1)', 'ANL-CE dense', 'ANL-FL (paper 10/1)',
