@@ -15,6 +15,6 @@ allow_mmengine_checkpoint_globals()
 # --launcher pytorch on a CPU-only machine (gloo); no-op with a GPU.
 install_cpu_distributed()
 
-from . import datasets, engine, models  # noqa: E402,F401  (registration)
+from . import correction, datasets, engine, models  # noqa: E402,F401  (registration)
 
 __version__ = '0.1.0'

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from anl_seg.utils.config_datasets import leaf_datasets
+
 from .errors import BenchmarkError
 from .losses import swap_loss
 
@@ -21,8 +23,6 @@ DATASET_NAMES = {
     'PascalVOCDataset': 'voc',
     'CityscapesDataset': 'cityscapes',
 }
-# Wrappers whose inner dataset(s) hold the files.
-_WRAPPER_KEYS = ('datasets', 'dataset')
 METRIC_MODULE = 'anl_seg.benchmark.metric'
 # The tiny configs read their training masks directory from this variable;
 # a value left in the environment would make the "clean" run noisy.
@@ -73,19 +73,6 @@ def check_baseline(cfg, path):
             f'config {path}: the grid needs the cross-entropy (baseline) '
             f'config of a setup, whose losses it swaps; its heads use '
             f'{sorted(kinds) or "no loss"}')
-
-
-def leaf_datasets(dataset):
-    """The dataset dicts holding files, inside any wrapper datasets."""
-    if dataset is None:
-        return []
-    for key in _WRAPPER_KEYS:
-        inner = dataset.get(key)
-        if inner is None:
-            continue
-        inner = inner if isinstance(inner, (list, tuple)) else [inner]
-        return [leaf for item in inner for leaf in leaf_datasets(item)]
-    return [dataset]
 
 
 def _loader_leaves(cfg, split):

@@ -1,7 +1,10 @@
 """Training hooks and optimizer wrappers registered with mmseg."""
+from .fit_monitor_hook import FitMonitorHook
 from .l1_penalty import AmpL1PenaltyOptimWrapper, L1PenaltyOptimWrapper
 from .label_check_hook import LabelRangeCheckHook
+from .label_correction_hook import LabelCorrectionHook
 
 __all__ = [
-    'LabelRangeCheckHook', 'L1PenaltyOptimWrapper', 'AmpL1PenaltyOptimWrapper'
+    'FitMonitorHook', 'LabelCorrectionHook', 'LabelRangeCheckHook',
+    'L1PenaltyOptimWrapper', 'AmpL1PenaltyOptimWrapper'
 ]

@@ -1,0 +1,171 @@
+"""Relabel one mask where the model confidently disagrees with it.
+
+:func:`relabel` is ADELE's label update (``update_allclass`` of its VOC
+dataset): a pixel takes the predicted class when the prediction is
+confident, differs from the current label, and its class is one whose
+early-learning phase is over. :func:`relabel_regions` decides per region
+instead: each connected region of one label takes the class of the mean of
+its pixels' probabilities, when that mean is confident. Annotation errors
+are often whole objects given the wrong class; averaging over the object
+makes the decision far less noisy than per pixel. Ignored pixels are never
+changed, and no pixel becomes ignored.
+"""
+import cv2
+import numpy as np
+
+REQUIRE = ('pred', 'label', 'both')
+
+
+def class_thresholds(threshold, num_classes, background_threshold=None,
+                     background=0):
+    """Per-class confidence thresholds as a float array of ``num_classes``.
+
+    Args:
+        threshold (float | sequence[float]): One threshold for every class
+            or one per class.
+        background_threshold (float, optional): Overrides the threshold of
+            class ``background`` (ADELE keeps one for foreground and one
+            for background).
+        background (int, optional): The background class id.
+    """
+    values = np.broadcast_to(np.asarray(threshold, dtype=float),
+                             (num_classes, )).copy()
+    if background_threshold is not None and background is not None:
+        values[background] = background_threshold
+    if ((values < 0) | (values > 1)).any():
+        raise ValueError(f'thresholds must be in [0, 1], got {threshold!r}'
+                         f' / {background_threshold!r}')
+    return values
+
+
+def relabel(label, pred, confidence, active, thresholds, ignore_index=255,
+            require='pred', class_constraint=False, background=0,
+            max_foreground_loss=0.5):
+    """The corrected copy of ``label`` (never changed in place).
+
+    Args:
+        label (np.ndarray): ``(H, W)`` integer mask (current labels).
+        pred (np.ndarray): ``(H, W)`` predicted class per pixel.
+        confidence (np.ndarray): ``(H, W)`` probability of ``pred``.
+        active (np.ndarray): ``(C,)`` bool, classes past their turning
+            point.
+        thresholds (np.ndarray): ``(C,)`` confidence a prediction of each
+            class needs (:func:`class_thresholds`).
+        ignore_index (int): Label of ignored pixels, never changed.
+        require (str): Which class must be active: the predicted one
+            (``'pred'``, ADELE's ``single``), the current label's
+            (``'label'``) or both (ADELE's ``both``).
+        class_constraint (bool): Only relabel to classes the mask already
+            holds (or ``background``), as ADELE's ``class_constraint``;
+            it blocks fixing an object given a wrong class.
+        background (int, optional): Background class id, or ``None``.
+        max_foreground_loss (float, optional): Leave the mask unchanged
+            when the update would drop more than this share of its
+            non-background pixels and leave it over 95 % background
+            (ADELE's guard against a collapse to background). ``None``
+            turns the guard off.
+
+    Returns:
+        np.ndarray: The new mask, same dtype as ``label``.
+    """
+    if require not in REQUIRE:
+        raise ValueError(f'require must be one of {REQUIRE}, got {require!r}')
+    label = np.asarray(label)
+    pred = np.asarray(pred)
+    if label.shape != pred.shape or label.shape != np.shape(confidence):
+        raise ValueError(f'label {label.shape}, prediction {pred.shape} and '
+                         f'confidence {np.shape(confidence)} differ in shape')
+    valid = label != ignore_index
+    safe_label = np.where(valid, label, 0)
+    change = valid & (pred != label) & (confidence > thresholds[pred])
+    if require in ('pred', 'both'):
+        change &= active[pred]
+    if require in ('label', 'both'):
+        change &= active[safe_label]
+    if class_constraint:
+        allowed = np.zeros(len(active), dtype=bool)
+        allowed[np.unique(label[valid])] = True
+        if background is not None:
+            allowed[background] = True
+        change &= allowed[pred]
+    if not change.any():
+        return label.copy()
+    new = np.where(change, pred, label).astype(label.dtype)
+    if max_foreground_loss is not None and background is not None:
+        before = np.count_nonzero(valid & (label != background))
+        after = np.count_nonzero(valid & (new != background))
+        if (after < (1 - max_foreground_loss) * before
+                and np.count_nonzero(new == background) > 0.95 * new.size):
+            return label.copy()
+    return new
+
+
+def label_regions(label, ignore_index=255):
+    """Connected regions (8-connectivity) of equal label.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``(H, W)`` int32 region id per pixel
+        (-1 on ignored pixels) and the label of each region.
+    """
+    regions = np.full(label.shape, -1, dtype=np.int32)
+    classes = []
+    for value in np.unique(label):
+        if value == ignore_index:
+            continue
+        count, ids = cv2.connectedComponents(
+            (label == value).astype(np.uint8), connectivity=8)
+        inside = ids > 0
+        regions[inside] = ids[inside] - 1 + len(classes)
+        classes.extend([int(value)] * (count - 1))
+    return regions, np.array(classes, dtype=np.int64)
+
+
+def relabel_regions(label, probs, active, threshold, ignore_index=255,
+                    require='pred', min_pixels=1):
+    """The copy of ``label`` with confidently mislabelled regions relabelled.
+
+    Args:
+        label (np.ndarray): ``(H, W)`` integer mask (current labels).
+        probs (np.ndarray): ``(C, H, W)`` class probabilities.
+        active (np.ndarray): ``(C,)`` bool, classes past their turning
+            point.
+        threshold (float): A region takes class ``j`` when ``j`` is the
+            arg-max of its mean probability and that mean exceeds this.
+        ignore_index (int): Label of ignored pixels, never changed.
+        require (str): As in :func:`relabel`.
+        min_pixels (int): Smaller regions are left alone.
+
+    Returns:
+        np.ndarray: The new mask, same dtype as ``label``.
+    """
+    if require not in REQUIRE:
+        raise ValueError(f'require must be one of {REQUIRE}, got {require!r}')
+    label = np.asarray(label)
+    probs = np.asarray(probs)
+    if probs.shape[1:] != label.shape:
+        raise ValueError(f'label {label.shape} and probabilities '
+                         f'{probs.shape} differ in size')
+    regions, classes = label_regions(label, ignore_index)
+    if not len(classes):
+        return label.copy()
+    inside = regions >= 0
+    ids = regions[inside]
+    sizes = np.bincount(ids, minlength=len(classes))
+    sums = np.stack([
+        np.bincount(ids, weights=p[inside], minlength=len(classes))
+        for p in probs
+    ], axis=1)
+    mean = sums / np.maximum(sizes, 1)[:, None]
+    target = mean.argmax(1)
+    change = ((target != classes) & (mean.max(1) > threshold)
+              & (sizes >= min_pixels))
+    if require in ('pred', 'both'):
+        change &= active[target]
+    if require in ('label', 'both'):
+        change &= active[classes]
+    if not change.any():
+        return label.copy()
+    new_of_region = np.where(change, target, classes)
+    new = label.copy()
+    new[inside] = new_of_region[ids]
+    return new.astype(label.dtype)

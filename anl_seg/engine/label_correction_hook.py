@@ -1,0 +1,248 @@
+"""Early-learning label correction (ADELE) for any mmseg config."""
+import os.path as osp
+
+import numpy as np
+import torch
+from mmengine import dist
+from mmseg.registry import HOOKS
+
+from anl_seg.correction.relabel import (
+    REQUIRE,
+    class_thresholds,
+    relabel,
+    relabel_regions,
+)
+from anl_seg.correction.store import CorrectionStore
+from anl_seg.correction.transform import LoadCorrectedLabels
+from anl_seg.correction.turning_point import turning_point
+
+from .fit_monitor_hook import FitMonitorHook
+
+
+def _leaf_datasets(dataset):
+    """Built datasets holding samples, inside wrapper datasets."""
+    inner = getattr(dataset, 'datasets', None)
+    if inner is None and hasattr(dataset, 'dataset'):
+        inner = [dataset.dataset]
+    if inner is None:
+        return [dataset]
+    return [leaf for item in inner for leaf in _leaf_datasets(item)]
+
+
+def install_correction_transform(runner, store_dir):
+    """Make the train pipeline read corrected masks from ``store_dir``.
+
+    ``LoadCorrectedLabels`` is inserted right after ``LoadAnnotations`` of
+    every train dataset (or an existing one is pointed at the store). The
+    dataloader's worker processes, already started by the train loop with
+    the old pipeline, are restarted so that they see it.
+
+    Returns:
+        list: The retired dataloader iterators, to be kept referenced.
+    """
+    from mmseg.datasets.transforms import LoadAnnotations
+    loop = runner.train_loop
+    loader = loop.dataloader
+    for dataset in _leaf_datasets(loader.dataset):
+        transforms = dataset.pipeline.transforms
+        existing = [
+            t for t in transforms if isinstance(t, LoadCorrectedLabels)
+        ]
+        if existing:
+            for transform in existing:
+                transform.store_dir = store_dir
+            continue
+        positions = [
+            i for i, t in enumerate(transforms)
+            if isinstance(t, LoadAnnotations)
+        ]
+        if not positions:
+            raise ValueError('label correction needs LoadAnnotations in the '
+                             'train pipeline')
+        transforms.insert(positions[0] + 1, LoadCorrectedLabels(store_dir))
+    if loader.num_workers == 0:
+        return []
+    iterator = getattr(loop, 'dataloader_iterator', None)
+    retired = [
+        old for old in {id(it): it for it in (
+            getattr(iterator, '_iterator', None),
+            getattr(loader, '_iterator', None)) if it is not None}.values()
+    ]
+    for old in retired:
+        if hasattr(old, '_shutdown_workers'):
+            old._shutdown_workers()
+    loader._iterator = None
+    if iterator is not None:
+        loop.dataloader_iterator = type(iterator)(loader)
+    # mmengine's InfiniteSampler iterates one generator made at its
+    # construction; a retired iterator that is garbage-collected closes it,
+    # and the sampler then yields nothing. The caller keeps them alive.
+    return retired
+
+
+@HOOKS.register_module()
+class LabelCorrectionHook(FitMonitorHook):
+    """Relabel confident pixels of classes past their early-learning phase.
+
+    ADELE (Liu et al., CVPR 2022) on top of :class:`FitMonitorHook`: after
+    each pass, a class whose training-IoU curve (against the masks as
+    given) has flattened (:func:`~anl_seg.correction.turning_point.
+    turning_point`) starts being corrected; from the next pass on, every
+    pixel the model predicts as a corrected class with confidence above
+    the class's threshold takes that label (:func:`~anl_seg.correction.
+    relabel.relabel`). Corrections accumulate per sample in
+    ``WORK_DIR/<out_dir>/masks`` (the dataset's files are never touched),
+    are read by the train pipeline through ``LoadCorrectedLabels`` (inserted
+    by the hook), and are saved in checkpoints, so ``--resume`` continues
+    with them. Under DDP the pass is split over the ranks, the curves are
+    summed over them, so every rank decides alike, and the folder is
+    shared. Works with any loss.
+
+    Args:
+        threshold (float | sequence[float], optional): Confidence a
+            prediction needs to relabel a pixel, one for all classes or one
+            per class; ``None``: no per-pixel relabelling.
+        background_threshold (float, optional): Threshold of the
+            ``background`` class, if it differs.
+        background (int, optional): Background class id (``None`` for
+            datasets without one, e.g. Cityscapes).
+        require (str): ``'pred'``: the predicted class must be past its
+            turning point (ADELE); ``'label'``: the current label's class;
+            ``'both'``.
+        class_constraint (bool): Only relabel to classes the mask holds.
+        max_foreground_loss (float, optional): ADELE's guard against
+            relabelling a mask to background (see ``relabel``).
+        region_threshold (float, optional): Also relabel whole regions
+            (connected parts of one label) to the arg-max of their mean
+            probability when that mean exceeds this (before the per-pixel
+            step; see ``relabel_regions``); ``None``: off.
+        min_region_pixels (int): Smaller regions are not voted on.
+        slope_ratio (float): A class has turned once its fitted IoU curve's
+            slope is below this share of its early slope (ADELE's
+            ``1 - r``).
+        min_passes (int): Passes before any class can turn.
+        **kwargs: :class:`FitMonitorHook` options (``interval``,
+            ``scales``, ``flip``, ``clean_masks``, ...); ``out_dir``
+            defaults to ``label_correction``.
+    """
+
+    state_key = 'label_correction'
+
+    def __init__(self, threshold=0.8, background_threshold=None,
+                 background=0, require='pred', class_constraint=False,
+                 max_foreground_loss=0.5, region_threshold=None,
+                 min_region_pixels=16, slope_ratio=0.1, min_passes=4,
+                 **kwargs):
+        kwargs.setdefault('out_dir', 'label_correction')
+        super().__init__(**kwargs)
+        if require not in REQUIRE:
+            raise ValueError(f'require must be one of {REQUIRE}, got '
+                             f'{require!r}')
+        if not 0 < slope_ratio < 1:
+            raise ValueError(f'slope_ratio must be in (0, 1), got '
+                             f'{slope_ratio}')
+        self.threshold = threshold
+        self.background_threshold = background_threshold
+        self.background = background
+        self.require = require
+        self.class_constraint = class_constraint
+        self.max_foreground_loss = max_foreground_loss
+        if region_threshold is not None and not 0 <= region_threshold <= 1:
+            raise ValueError(f'region_threshold must be in [0, 1], got '
+                             f'{region_threshold}')
+        if threshold is None and region_threshold is None:
+            raise ValueError('give threshold (per pixel), region_threshold '
+                             '(per region) or both')
+        self.region_threshold = region_threshold
+        self.min_region_pixels = int(min_region_pixels)
+        self.slope_ratio = float(slope_ratio)
+        self.min_passes = int(min_passes)
+
+    def before_run(self, runner):
+        super().before_run(runner)
+        self.thresholds = None if self.threshold is None else (
+            class_thresholds(self.threshold, self.num_classes,
+                             self.background_threshold, self.background))
+        self.active = np.zeros(self.num_classes, dtype=bool)
+        self.turned_at = [None] * self.num_classes
+        self.store = CorrectionStore(osp.join(self.work_out, 'masks'))
+        if dist.is_main_process():
+            self.store.clear()  # a new run starts from the given masks
+        dist.barrier()
+        self._retired_iterators = install_correction_transform(
+            runner, self.store.root)
+
+    def process_sample(self, path, probs, given, clean, stats):
+        stored = self.store.read(path)
+        current = given.numpy() if stored is None else stored.astype(
+            np.int64)
+        confidence, pred = probs.max(0)
+        changed = 0
+        if self.active.any():
+            new = current
+            if self.region_threshold is not None:
+                new = relabel_regions(new, probs.numpy(), self.active,
+                                      self.region_threshold,
+                                      self.ignore_index, self.require,
+                                      self.min_region_pixels)
+            if self.thresholds is not None:
+                new = relabel(new, pred.numpy(), confidence.numpy(),
+                              self.active, self.thresholds,
+                              self.ignore_index, self.require,
+                              self.class_constraint, self.background,
+                              self.max_foreground_loss)
+            changed = int(np.count_nonzero(new != current))
+            if changed:
+                self.store.write(path, new)
+                current = new
+        stats.update(pred, given, clean, corrected=torch.from_numpy(current),
+                     changed=changed)
+
+    def after_pass(self, runner, record):
+        passes = len(self.history)
+        if passes >= self.min_passes:
+            x = np.arange(1, passes + 1)
+            for c in np.flatnonzero(~self.active):
+                y = [r['iou_given'][c] for r in self.history]
+                y = np.array([np.nan if v is None else v for v in y])
+                if passes >= turning_point(x, y, self.slope_ratio,
+                                           min_points=self.min_passes):
+                    self.active[c] = True
+                    self.turned_at[c] = record['iter']
+        record['correcting'] = [int(c) for c in np.flatnonzero(self.active)]
+
+    def report_extra(self, record):
+        names = [str(self.class_names[c]) for c in record['correcting']]
+        quality = []
+        if 'wrong_labels_fixed' in record:
+            quality = [
+                f'wrong labels fixed {100 * record["wrong_labels_fixed"]:.1f}'
+                f' %, right labels broken '
+                f'{100 * record["right_labels_broken"]:.2f} %'
+            ]
+        return quality + [f'relabelled {record["changed_pixels"]} px',
+                f'correcting {len(names)} classes' +
+                (f' ({", ".join(names)})' if names else '')]
+
+    def plot_extra(self):
+        return {'turned_at': self.turned_at}
+
+    def state(self):
+        return dict(super().state(), turned_at=list(self.turned_at))
+
+    def load_state(self, state):
+        super().load_state(state)
+        self.turned_at = list(state.get('turned_at', self.turned_at))
+        self.active = np.array([t is not None for t in self.turned_at])
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        super().before_save_checkpoint(runner, checkpoint)
+        checkpoint[self.state_key]['masks'] = self.store.state_dict()
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        super().after_load_checkpoint(runner, checkpoint)
+        state = checkpoint.get(self.state_key)
+        if getattr(runner, '_resume', False) and state is not None:
+            if dist.is_main_process():
+                self.store.load_state_dict(state.get('masks', {}))
+            dist.barrier()

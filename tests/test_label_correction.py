@@ -1,0 +1,286 @@
+"""Early-learning label correction: turning point, relabelling, store,
+transform, and the hooks inside mmseg's runner."""
+import numpy as np
+import pytest
+import torch
+
+from anl_seg.correction import (
+    CorrectionStore,
+    LoadCorrectedLabels,
+    class_thresholds,
+    relabel,
+    turning_point,
+)
+from anl_seg.correction.fit_stats import FitStats, class_iou
+from anl_seg.correction.turning_point import (
+    fit_saturating_curve,
+    saturating_curve,
+    saturating_slope,
+)
+
+# -- turning point ------------------------------------------------------
+
+
+def test_slope_is_the_curves_derivative():
+    params = (0.7, 0.6, 2.5)
+    x = np.linspace(0.5, 20, 50)
+    h = 1e-5
+    numeric = (saturating_curve(x + h, *params) -
+               saturating_curve(x - h, *params)) / (2 * h)
+    np.testing.assert_allclose(saturating_slope(x, *params), numeric,
+                               rtol=1e-4)
+
+
+def test_fit_recovers_a_clean_curve():
+    x = np.arange(1, 31, dtype=float)
+    params = fit_saturating_curve(x, saturating_curve(x, 0.8, 0.9, 6.0))
+    np.testing.assert_allclose(params, (0.8, 0.9, 6.0), rtol=0.05)
+
+
+def test_turning_point_matches_the_slope_rule():
+    # b = 1: slope a/c exp(-x/c), so it falls to 10 % of the slope at
+    # x = 1 at x = 1 + c ln 10.
+    x = np.arange(1, 41, dtype=float)
+    y = saturating_curve(x, 0.8, 1.0, 5.0)
+    assert turning_point(x, y) == pytest.approx(1 + 5 * np.log(10), abs=0.2)
+    # A stricter ratio turns later.
+    assert turning_point(x, y, slope_ratio=0.01) > turning_point(x, y)
+
+
+def test_turning_point_of_a_curve_still_rising_is_in_the_future():
+    x = np.arange(1, 11, dtype=float)
+    y = saturating_curve(x, 0.9, 1.0, 40.0)  # nearly linear so far
+    assert turning_point(x, y) > x[-1]
+
+
+def test_memorisation_after_early_learning_turns_early():
+    # Fast early learning then slow linear memorisation: the turn is
+    # found where the fast phase ends, long before the end of the curve.
+    x = np.arange(1, 41, dtype=float)
+    y = 0.5 * (1 - np.exp(-x / 3)) + 0.004 * x
+    point = turning_point(x, y)
+    assert 5 < point < 20
+
+
+def test_no_turning_point_without_data_or_learning():
+    x = np.arange(1, 4, dtype=float)
+    assert turning_point(x, [0.1, 0.2, 0.3]) == float('inf')  # 3 < 4 pts
+    x = np.arange(1, 11, dtype=float)
+    assert turning_point(x, np.zeros(10)) == float('inf')  # never learned
+    y = np.full(10, np.nan)
+    assert turning_point(x, y) == float('inf')  # class never present
+
+
+# -- relabel ------------------------------------------------------------
+
+
+def toy():
+    """A 3x4 mask with an ignored pixel, and a confident prediction."""
+    label = np.array([[0, 0, 1, 1], [0, 2, 2, 255], [1, 1, 0, 0]])
+    pred = np.array([[0, 1, 1, 1], [2, 2, 2, 2], [2, 1, 1, 0]])
+    conf = np.array([[.9, .95, .9, .9], [.99, .9, .9, .99],
+                     [.5, .9, .85, .9]])
+    return label, pred, conf
+
+
+def test_relabel_changes_only_confident_pixels_of_active_classes():
+    label, pred, conf = toy()
+    active = np.array([False, True, True])
+    before = label.copy()
+    new = relabel(label, pred, conf, active, class_thresholds(0.8, 3))
+    np.testing.assert_array_equal(label, before)  # never in place
+    expected = label.copy()
+    expected[0, 1] = 1  # 0 -> 1, confident, class 1 active
+    expected[1, 0] = 2  # 0 -> 2
+    expected[2, 2] = 1  # 0 -> 1 at 0.85
+    # (2, 0): predicted 2 at 0.5 < 0.8 stays; (1, 3) is ignored: stays 255
+    np.testing.assert_array_equal(new, expected)
+    assert new[1, 3] == 255
+
+
+def test_relabel_thresholds_per_class_and_background():
+    label, pred, conf = toy()
+    active = np.ones(3, dtype=bool)
+    thresholds = class_thresholds([0.8, 0.9, 0.8], 3)
+    new = relabel(label, pred, conf, active, thresholds,
+                  max_foreground_loss=None)
+    assert new[2, 2] == 0  # class 1 at 0.85 < 0.9
+    assert new[0, 1] == 1  # class 1 at 0.95 > 0.9
+    np.testing.assert_array_equal(
+        class_thresholds(0.8, 3, background_threshold=0.95), [.95, .8, .8])
+    with pytest.raises(ValueError, match='thresholds'):
+        class_thresholds(1.5, 3)
+
+
+def test_relabel_nothing_before_any_turning_point():
+    label, pred, conf = toy()
+    new = relabel(label, pred, conf, np.zeros(3, dtype=bool),
+                  class_thresholds(0.0, 3))
+    np.testing.assert_array_equal(new, label)
+
+
+def test_relabel_require_label_and_both():
+    label, pred, conf = toy()
+    thresholds = class_thresholds(0.8, 3)
+    only_0 = np.array([True, False, False])
+    # 'pred': only predictions of class 0 may be written (label 1 -> 0 at
+    # (2, 3) is not a change: already 0); 'label': pixels labelled 0 may
+    # take any confident prediction.
+    by_pred = relabel(label, pred, conf, only_0, thresholds, require='pred')
+    np.testing.assert_array_equal(by_pred, label)
+    by_label = relabel(label, pred, conf, only_0, thresholds,
+                       require='label', max_foreground_loss=None)
+    assert by_label[0, 1] == 1 and by_label[1, 0] == 2
+    both = relabel(label, pred, conf, only_0, thresholds, require='both')
+    np.testing.assert_array_equal(both, label)
+    with pytest.raises(ValueError, match='require'):
+        relabel(label, pred, conf, only_0, thresholds, require='any')
+
+
+def test_relabel_class_constraint():
+    label = np.array([[0, 0], [1, 1]])
+    pred = np.array([[2, 1], [1, 0]])
+    conf = np.full((2, 2), 0.99)
+    active = np.ones(3, dtype=bool)
+    new = relabel(label, pred, conf, active, class_thresholds(0.5, 3),
+                  class_constraint=True, max_foreground_loss=None)
+    np.testing.assert_array_equal(new, [[0, 1], [1, 0]])  # no class 2
+
+
+def test_relabel_guard_against_collapse_to_background():
+    label = np.zeros((10, 10), dtype=np.int64)
+    label[:2, :2] = 1  # 4 foreground pixels
+    pred = np.zeros_like(label)
+    conf = np.full(label.shape, 0.99)
+    active = np.ones(2, dtype=bool)
+    thresholds = class_thresholds(0.5, 2)
+    np.testing.assert_array_equal(
+        relabel(label, pred, conf, active, thresholds), label)
+    assert relabel(label, pred, conf, active, thresholds,
+                   max_foreground_loss=None).max() == 0
+
+
+def test_relabel_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match='shape'):
+        relabel(np.zeros((2, 2)), np.zeros((2, 3)), np.zeros((2, 3)),
+                np.ones(2, dtype=bool), class_thresholds(0.5, 2))
+
+
+# -- fit statistics -----------------------------------------------------
+
+
+def test_fit_stats_counts_memorisation_and_label_error():
+    clean = torch.tensor([[0, 0, 1, 1], [2, 2, 255, 0]])
+    given = torch.tensor([[0, 1, 1, 1], [2, 0, 255, 0]])  # 2 wrong
+    pred = torch.tensor([[0, 1, 1, 1], [2, 2, 0, 0]])  # memorises 1
+    corrected = torch.tensor([[0, 1, 1, 1], [2, 2, 255, 0]])  # fixes 1
+    stats = FitStats(3)
+    stats.update(pred, given, clean, corrected=corrected, changed=1)
+    out = stats.summary()
+    assert out['memorised'] == pytest.approx(0.5)
+    assert out['predicted_true'] == pytest.approx(0.5)
+    assert out['label_error_given'] == pytest.approx(2 / 7)
+    assert out['label_error_now'] == pytest.approx(1 / 7)
+    assert out['wrong_labels_fixed'] == pytest.approx(0.5)
+    assert out['right_labels_broken'] == 0
+    assert out['changed_pixels'] == 1
+    assert out['iou_given'][2] == pytest.approx(class_iou(
+        stats.given)[2])
+
+
+def test_class_iou_nan_for_absent_class():
+    iou = class_iou(np.array([[2, 0, 0], [0, 1, 0], [0, 0, 0]]))
+    assert iou[0] == 1 and iou[1] == 1 and np.isnan(iou[2])
+
+
+# -- store and transform ------------------------------------------------
+
+
+def test_store_roundtrip_and_state(tmp_path):
+    store = CorrectionStore(tmp_path / 'a')
+    mask = np.array([[0, 1], [2, 255]], dtype=np.uint8)
+    assert store.read('/data/x/1.png') is None
+    store.write('/data/x/1.png', mask)
+    store.write('/data/y/1.png', mask * 0)  # same base name, other file
+    np.testing.assert_array_equal(store.read('/data/x/1.png'), mask)
+    assert store.read('/data/y/1.png').max() == 0
+    state = store.state_dict()
+    assert len(state) == 2
+    assert all(t.dtype == torch.uint8 for t in state.values())
+    other = CorrectionStore(tmp_path / 'b')
+    other.write('/data/z.png', mask)
+    other.load_state_dict(state)
+    assert other.read('/data/z.png') is None  # replaced, not merged
+    np.testing.assert_array_equal(other.read('/data/x/1.png'), mask)
+    with pytest.raises(ValueError, match='bad corrected-mask name'):
+        other.load_state_dict({'../evil.png': state[next(iter(state))]})
+
+
+def test_store_wide_ids_and_bad_masks(tmp_path):
+    store = CorrectionStore(tmp_path)
+    wide = np.array([[0, 300]], dtype=np.int64)
+    store.write('m.png', wide)
+    np.testing.assert_array_equal(store.read('m.png'), wide)
+    with pytest.raises(ValueError, match='2-D'):
+        store.write('m.png', np.zeros((2, 2, 3)))
+
+
+def test_transform_swaps_in_the_corrected_mask(tmp_path):
+    store = CorrectionStore(tmp_path)
+    given = np.zeros((2, 3), dtype=np.uint8)
+    corrected = np.ones((2, 3), dtype=np.uint8)
+    store.write('/d/a.png', corrected)
+    transform = LoadCorrectedLabels(str(tmp_path))
+    out = transform(dict(seg_map_path='/d/a.png', gt_seg_map=given.copy()))
+    np.testing.assert_array_equal(out['gt_seg_map'], corrected)
+    out = transform(dict(seg_map_path='/d/b.png', gt_seg_map=given.copy()))
+    np.testing.assert_array_equal(out['gt_seg_map'], given)
+    # Without a store (before the hook sets it) nothing changes.
+    out = LoadCorrectedLabels()(dict(seg_map_path='/d/a.png',
+                                     gt_seg_map=given.copy()))
+    np.testing.assert_array_equal(out['gt_seg_map'], given)
+    store.write('/d/c.png', np.ones((3, 3), dtype=np.uint8))
+    with pytest.raises(ValueError, match='does not match'):
+        transform(dict(seg_map_path='/d/c.png', gt_seg_map=given.copy()))
+
+
+# -- region relabelling -------------------------------------------------
+
+
+def test_label_regions_splits_disconnected_parts():
+    from anl_seg.correction.relabel import label_regions
+    label = np.array([[1, 1, 0, 2], [0, 0, 0, 2], [2, 0, 255, 1]])
+    regions, classes = label_regions(label)
+    assert regions[1, 2] == regions[0, 2]  # one background region
+    assert regions[2, 3] != regions[0, 0]  # two class-1 regions
+    assert regions[2, 2] == -1
+    assert sorted(classes.tolist()) == [0, 1, 1, 2, 2]
+
+
+def test_relabel_regions_votes_over_the_whole_region():
+    from anl_seg.correction.relabel import relabel_regions
+    label = np.zeros((6, 6), dtype=np.uint8)
+    label[1:4, 1:4] = 2  # an object given class 2, really class 1
+    label[0, 5] = 255
+    probs = np.zeros((3, 6, 6))
+    probs[0] = 1.0
+    probs[:, 1:4, 1:4] = np.array([0.1, 0.8, 0.1])[:, None, None]
+    probs[:, 1, 1] = [0.0, 0.2, 0.8]  # one pixel alone would disagree
+    active = np.ones(3, dtype=bool)
+    before = label.copy()
+    new = relabel_regions(label, probs, active, threshold=0.7)
+    np.testing.assert_array_equal(label, before)  # never in place
+    expected = label.copy()
+    expected[1:4, 1:4] = 1  # the whole region, the odd pixel too
+    np.testing.assert_array_equal(new, expected)
+    assert new[0, 5] == 255
+    # Not confident enough, class not active, or region too small: kept.
+    np.testing.assert_array_equal(
+        relabel_regions(label, probs, active, threshold=0.75), label)
+    np.testing.assert_array_equal(
+        relabel_regions(label, probs, np.array([1, 0, 1], bool), 0.5), label)
+    np.testing.assert_array_equal(
+        relabel_regions(label, probs, active, 0.5, min_pixels=10), label)
+    both = relabel_regions(label, probs, np.array([1, 1, 0], bool), 0.5,
+                           require='both')
+    np.testing.assert_array_equal(both, label)  # label class 2 not active
