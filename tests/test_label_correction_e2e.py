@@ -119,8 +119,9 @@ def run(args, voc, cwd, extra_env=None):
 def test_resume_restores_corrections_and_turning_points(voc, tmp_path):
     work = tmp_path / 'work'
     train = [sys.executable, mmseg_tool_path('train'), CONFIG, '--work-dir',
-             work, '--cfg-options', *EAGER]
-    first = run([*train, *schedule(6, 6)], voc, tmp_path)
+             work]
+    first = run([*train, '--cfg-options', *EAGER, *schedule(6, 6)], voc,
+                tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     out = work / 'label_correction'
     state = torch.load(work / 'iter_6.pth', weights_only=True)
@@ -129,7 +130,8 @@ def test_resume_restores_corrections_and_turning_points(voc, tmp_path):
     assert active and saved['masks']
     # Lose the folder: the checkpoint alone must bring the masks back.
     CorrectionStore(out / 'masks').clear()
-    second = run([*train, '--resume', *schedule(7, 6)], voc, tmp_path)
+    second = run([*train, '--resume', '--cfg-options', *EAGER,
+                  *schedule(7, 6)], voc, tmp_path)
     log = second.stdout + second.stderr
     assert second.returncode == 0, log[-3000:]
     assert 'resumed epoch: 0, iter: 6' in log

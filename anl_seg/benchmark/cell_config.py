@@ -216,9 +216,23 @@ def set_test_evaluator(cfg, results_file):
                               allow_failed_imports=False)
 
 
+# Hooks that measure the fit against the clean masks when given them.
+_FIT_HOOKS = ('FitMonitorHook', 'LabelCorrectionHook')
+
+
+def set_clean_masks(cfg, directories):
+    """Let the fit-monitor hooks of ``cfg`` compare with the clean masks
+    (one train dataset only: the hooks take one folder)."""
+    if len(directories) != 1:
+        return
+    for hook in cfg.get('custom_hooks') or []:
+        if str(hook.get('type', '')).split('.')[-1] in _FIT_HOOKS:
+            hook['clean_masks'] = str(Path(directories[0]).resolve())
+
+
 def cell_config(base, *, loss, seed, work_dir, results_file,
-                train_masks=None, iters=None, cfg_options=None,
-                optim_recipe=True):
+                train_masks=None, clean_masks=None, iters=None,
+                cfg_options=None, optim_recipe=True):
     """The complete config of one cell, a modified copy of ``base``.
 
     Args:
@@ -229,6 +243,8 @@ def cell_config(base, *, loss, seed, work_dir, results_file,
         results_file (Path): Where the test metrics go.
         train_masks (list[Path], optional): Mask directory per train
             dataset; ``None`` keeps the clean ones.
+        clean_masks (list[Path], optional): The clean mask directories,
+            for the fit-monitor hooks of the loss's add-ons.
         iters (int, optional): Schedule length override.
         cfg_options (dict, optional): Final overrides, as mmseg's
             ``--cfg-options``.
@@ -238,6 +254,8 @@ def cell_config(base, *, loss, seed, work_dir, results_file,
     swap_loss(cfg, loss, optim_recipe)
     if train_masks is not None:
         set_train_masks(cfg, train_masks)
+    if clean_masks is not None:
+        set_clean_masks(cfg, clean_masks)
     cfg.randomness = dict(cfg.get('randomness') or {}, seed=int(seed))
     if iters is not None:
         set_iters(cfg, iters)

@@ -72,6 +72,9 @@ def build_parser():
                      help='processes per run; > 1 uses torch.distributed.run')
     run.add_argument('--port', type=int, default=29500,
                      help='rendezvous port of distributed runs')
+    run.add_argument('--jobs', type=int, default=1,
+                     help='cells trained at the same time (each a process; '
+                     'default: %(default)s)')
     run.add_argument('--workers', type=int, default=1,
                      help='processes generating the noisy masks')
     run.add_argument('--delete-checkpoints', action='store_true',
@@ -134,6 +137,7 @@ def settings_from_args(args):
         gpus=args.gpus,
         port=args.port,
         workers=args.workers,
+        jobs=args.jobs,
         keep_checkpoints=not args.delete_checkpoints)
     out_dir = Path(args.out_dir or values.get('out_dir') or work_dir)
     return (grid, options, out_dir, values.get('title', 'Noise benchmark'),

@@ -5,6 +5,11 @@ dict (the head loss) and its ``loss_optim_wrapper`` (the optimisation
 recipe that belongs to the loss, e.g. ANL's L1 penalty instead of weight
 decay). The benchmark reads those files, so it trains every loss exactly
 as the repository's configs do; adding a loss file adds a loss name.
+
+A name may add training hooks after a ``+``: ``ce+correction`` trains CE
+with the label correction of ``configs/_base_/label_correction.py``,
+``ce+monitor`` with the fit monitor alone (memorisation curves); see
+:data:`ADDONS`.
 """
 import copy
 from dataclasses import dataclass
@@ -14,6 +19,13 @@ from .errors import BenchmarkError
 from .paths import REPO_ROOT
 
 LOSS_DIR = REPO_ROOT / 'configs' / '_base_' / 'losses'
+CORRECTION_FILE = REPO_ROOT / 'configs' / '_base_' / 'label_correction.py'
+# Add-on name -> the hook it appends to ``custom_hooks``: a dict, or the
+# name of a dict in CORRECTION_FILE.
+ADDONS = {
+    'monitor': dict(type='FitMonitorHook'),
+    'correction': 'label_correction_hook',
+}
 
 
 @dataclass(frozen=True)
@@ -57,17 +69,46 @@ def available_losses():
     return sorted(_recipes())
 
 
+def split_name(name):
+    """``'ce+correction'`` -> ``('ce', ('correction',))``."""
+    loss, *addons = str(name).split('+')
+    return loss, tuple(addons)
+
+
 def check_loss_name(name):
-    """Raise :class:`BenchmarkError` unless ``name`` is a known loss."""
-    if name not in _recipes():
-        raise BenchmarkError(f'unknown loss {name!r}; choose from '
+    """Raise :class:`BenchmarkError` unless ``name`` is a known loss,
+    optionally with known add-ons."""
+    loss, addons = split_name(name)
+    if loss not in _recipes():
+        raise BenchmarkError(f'unknown loss {loss!r}; choose from '
                              f'{available_losses()} (files in {LOSS_DIR})')
+    for addon in addons:
+        if addon not in ADDONS:
+            raise BenchmarkError(f'{name!r}: unknown add-on {addon!r}; '
+                                 f'choose from {sorted(ADDONS)}')
     return name
 
 
 def loss_recipe(name):
-    """The :class:`LossRecipe` of loss ``name``."""
-    return _recipes()[check_loss_name(name)]
+    """The :class:`LossRecipe` of the loss of ``name`` (add-ons aside)."""
+    return _recipes()[split_name(check_loss_name(name))[0]]
+
+
+@lru_cache(maxsize=None)
+def _correction_file():
+    from mmengine.config import Config
+    return Config.fromfile(str(CORRECTION_FILE)).to_dict()
+
+
+def addon_hooks(name):
+    """The hook dicts that the add-ons of ``name`` append."""
+    hooks = []
+    for addon in split_name(check_loss_name(name))[1]:
+        hook = ADDONS[addon]
+        if isinstance(hook, str):
+            hook = _correction_file()[hook]
+        hooks.append(copy.deepcopy(hook))
+    return hooks
 
 
 def _heads(model):
@@ -93,7 +134,8 @@ def _head_loss_weight(head):
 
 
 def swap_loss(cfg, name, optim_recipe=True):
-    """Train ``cfg`` (a loaded Config, changed in place) with loss ``name``.
+    """Train ``cfg`` (a loaded Config, changed in place) with loss ``name``
+    (and the hooks of its add-ons).
 
     ``loss_decode`` of every decode and auxiliary head is replaced whole,
     as ``_delete_=True`` does in a config, so no key of the old loss leaks
@@ -102,6 +144,9 @@ def swap_loss(cfg, name, optim_recipe=True):
     optimiser recipe is merged into ``optim_wrapper``.
     """
     recipe = loss_recipe(name)
+    hooks = addon_hooks(name)
+    if hooks:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + hooks
     model = cfg.get('model')
     heads = list(_heads(model)) if model else []
     if not heads:

@@ -6,6 +6,9 @@
   has a measured noise severity (:data:`X_AXES`) as x-axis instead.
 - ``per_class_iou_<config>.png``: heatmap of per-class IoU, one row per
   (training masks, loss).
+- ``curves_<config>.png`` (when cells validated during training): clean
+  validation mIoU over training, and the share of wrong training labels
+  memorised (fit monitor), per training-mask setting, mean over seeds.
 """
 import math
 
@@ -158,3 +161,47 @@ def plot_class_iou(summary, config, path):
 def _cmap():
     import matplotlib
     return matplotlib.colormaps['viridis'].with_extremes(bad='lightgrey')
+
+
+def _mean_curve(curves):
+    """Pointwise mean of ``[[x, y], ...]`` curves at the x they share."""
+    curves = [dict((x, y) for x, y in c if y is not None) for c in curves]
+    curves = [c for c in curves if c]
+    if not curves:
+        return [], []
+    xs = sorted(set.intersection(*(set(c) for c in curves)))
+    return xs, [mean([c[x] for c in curves]) for x in xs]
+
+
+def plot_training_curves(summary, config, path):
+    """Write ``curves_<config>.png``; ``None`` when no cell has curves."""
+    columns = summary.settings(config)
+    rows = [('val mIoU (%)', lambda e: e.val_curves),
+            ('wrong labels memorised (%)', lambda e: [
+                [[x, None if y is None else 100 * y]
+                 for x, y in (f or {}).get('memorised_curve') or []]
+                for f in e.fits])]
+    if not any(len(c) > 1 for column in columns
+               for e in summary.column_entries(config, *column)
+               for c in e.val_curves):
+        return None
+    figure = _figure(3.6 * len(columns), 5.4)
+    axes = figure.subplots(2, len(columns), squeeze=False, sharex=True)
+    for col, column in enumerate(columns):
+        for row, (label, get) in enumerate(rows):
+            ax = axes[row][col]
+            for entry in summary.column_entries(config, *column):
+                xs, ys = _mean_curve(get(entry))
+                if xs:
+                    ax.plot(xs, ys, label=entry.loss)
+            ax.set_title(setting_label(*column) if row == 0 else '',
+                         fontsize=9)
+            ax.set_ylabel(label if col == 0 else '', fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+            if row == 1:
+                ax.set_xlabel('iteration', fontsize=8)
+    axes[0][0].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return path

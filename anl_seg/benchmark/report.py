@@ -1,14 +1,15 @@
 """Write every benchmark output (tables and plots) for a set of results."""
 from pathlib import Path
 
-from .plots import plot_class_iou, plot_miou_vs_rate
+from .plots import plot_class_iou, plot_miou_vs_rate, plot_training_curves
 from .results import Summary, write_csv, write_markdown
 
 
 def write_report(results, out_dir, title='Noise benchmark', intro='',
                  x_axis='rate'):
-    """Write ``results.csv``, ``results.md``, ``miou_vs_<x_axis>.png``
-    and ``per_class_iou_<config>.png`` to ``out_dir``.
+    """Write ``results.csv``, ``results.md``, ``miou_vs_<x_axis>.png``,
+    ``per_class_iou_<config>.png`` and, when cells validated during
+    training, ``curves_<config>.png`` to ``out_dir``.
 
     Args:
         results (list[dict]): Finished cell results, in grid order.
@@ -36,4 +37,8 @@ def write_report(results, out_dir, title='Noise benchmark', intro='',
         paths.append(
             plot_class_iou(summary, config,
                            out_dir / f'per_class_iou_{config}.png'))
+        curves = plot_training_curves(summary, config,
+                                      out_dir / f'curves_{config}.png')
+        if curves is not None:
+            paths.append(curves)
     return paths

@@ -56,6 +56,16 @@ class Entry:
         default_factory=lambda: {key: [] for key in NOISE_KEYS})
     class_iou: Dict[str, List[float]] = field(
         default_factory=OrderedDict)
+    # Per seed: validations during training ([[iter, mIoU], ...]) and the
+    # fit monitor's last pass (None where the cell had none).
+    val_curves: List[list] = field(default_factory=list)
+    fits: List[Optional[dict]] = field(default_factory=list)
+
+    @property
+    def best_val(self):
+        """Best validation mIoU during training, per seed with a curve
+        (the oracle early-stopping score)."""
+        return [max(m for _, m in c) for c in self.val_curves if c]
 
     @property
     def setting(self):
@@ -70,6 +80,8 @@ class Entry:
         for name, value in result['class_iou'].items():
             self.class_iou.setdefault(name, []).append(
                 math.nan if value is None else value)
+        self.val_curves.append(result.get('val_curve') or [])
+        self.fits.append(result.get('fit'))
 
 
 def measured_noise(result):
@@ -301,6 +313,57 @@ def severity_table(summary, config):
     return '\n'.join(lines)
 
 
+def _has_curves(summary, config):
+    return any(
+        len(curve) > 1 for key, entry in summary.entries.items()
+        if key[0] == config for curve in entry.val_curves)
+
+
+def _loss_rows(summary, config, cell_text):
+    columns = summary.settings(config)
+    lines = [
+        '| loss | ' + ' | '.join(setting_label(*c) for c in columns) + ' |',
+        '|---|' + '---:|' * len(columns)
+    ]
+    for loss in summary.losses(config):
+        cells = []
+        for column in columns:
+            entry = summary.entry(config, *column, loss)
+            cells.append('–' if entry is None else cell_text(entry))
+        lines.append(f'| {loss.upper()} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def oracle_table(summary, config):
+    """Best validation mIoU during training (oracle early stopping:
+    chosen on the clean validation set itself), mean ± std."""
+    return _loss_rows(
+        summary, config,
+        lambda e: _format(e.best_val) if e.best_val else '–')
+
+
+def seed_table(summary, config):
+    """Final mIoU of every seed, ``s0 / s1 / ...``."""
+    return _loss_rows(
+        summary, config, lambda e: ' / '.join(
+            f'{m:.1f}' for _, m in sorted(zip(e.seeds, e.miou))))
+
+
+def fit_table(summary, config):
+    """At the end of training, from the fit monitor: share of the wrong
+    training labels memorised, and of training labels still wrong."""
+    def text(entry):
+        fits = [f for f in entry.fits if f and 'memorised' in f]
+        if not fits:
+            return '–'
+        memorised = mean([100 * f['memorised'] for f in fits])
+        wrong = mean([100 * f['label_error_now'] for f in fits])
+        return f'{memorised:.0f} % / {wrong:.1f} %'
+    if not any(f for e in summary.entries.values() for f in e.fits):
+        return ''
+    return _loss_rows(summary, config, text)
+
+
 def markdown(summary, title='Noise benchmark', intro=''):
     """The whole ``results.md`` text."""
     seeds = sorted({r['cell']['seed'] for r in summary.results})
@@ -318,6 +381,25 @@ def markdown(summary, title='Noise benchmark', intro=''):
                     if k[0] == config}
         parts += ['', f'## {config} ({", ".join(sorted(datasets))})', '',
                   miou_table(summary, config)]
+        if len(seeds) > 1:
+            parts += ['', 'Per seed (seeds in order):', '',
+                      seed_table(summary, config)]
+        if _has_curves(summary, config):
+            parts += [
+                '', 'Oracle early stopping: the best clean-validation mIoU '
+                'reached during training (validated every few hundred '
+                'iterations; chosen on the evaluation set itself, so an '
+                'upper bound for early stopping):', '',
+                oracle_table(summary, config)
+            ]
+        fits = fit_table(summary, config)
+        if fits:
+            parts += [
+                '', 'End of training, measured on the training set by the '
+                'fit monitor: wrongly labelled training pixels predicted as '
+                'their wrong label (memorised) / training labels still wrong '
+                'after label correction:', '', fits
+            ]
         severity = severity_table(summary, config)
         if severity:
             parts += [

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -27,7 +28,7 @@ from .cell_config import (
 )
 from .errors import BenchmarkError
 from .jsonio import read_json, write_json_atomic
-from .losses import loss_recipe
+from .losses import addon_hooks, loss_recipe
 from .masks import noisy_masks, severity
 
 RESULT_NAME = 'result.json'
@@ -58,6 +59,8 @@ class RunOptions:
             when > 1).
         port (int): Rendezvous port of distributed runs.
         workers (int): Processes generating noisy masks.
+        jobs (int): Cells trained at the same time (noisy masks are made
+            first, one cell at a time).
         keep_checkpoints (bool): Keep each cell's checkpoints after its
             test.
         rerun_stale (bool): Rerun a finished cell whose settings (loss,
@@ -74,6 +77,7 @@ class RunOptions:
     gpus: int = 1
     port: int = 29500
     workers: int = 1
+    jobs: int = 1
     keep_checkpoints: bool = True
     rerun_stale: bool = False
     python: str = sys.executable
@@ -83,6 +87,11 @@ class RunOptions:
         if self.launcher not in LAUNCHERS:
             raise BenchmarkError(f'launcher must be one of {LAUNCHERS}, got '
                                  f'{self.launcher!r}')
+        if int(self.jobs) < 1:
+            raise BenchmarkError(f'jobs must be >= 1, got {self.jobs}')
+        if int(self.jobs) > 1 and int(self.gpus) > 1:
+            raise BenchmarkError('jobs > 1 needs gpus = 1 (parallel cells '
+                                 'would share the rendezvous port)')
         if int(self.gpus) < 1:
             raise BenchmarkError(f'gpus must be >= 1, got {self.gpus}')
         if self.iters is not None and int(self.iters) < 1:
@@ -165,6 +174,39 @@ def run_logged(command, log_path, name):
     return time.perf_counter() - start
 
 
+def val_curve(train_dir):
+    """``[[iteration, mIoU], ...]`` of the validations during training
+    (mmengine's ``vis_data/scalars.json``; resumed runs append)."""
+    points = {}
+    for path in sorted(Path(train_dir).glob('*/vis_data/scalars.json')):
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if 'mIoU' in record and 'step' in record:
+                points[int(record['step'])] = float(record['mIoU'])
+    return [[step, points[step]] for step in sorted(points)]
+
+
+def fit_summary(train_dir):
+    """The last pass of the fit monitor or label correction (memorised
+    share, label error, ...) and the classes' turning points, if any ran.
+    """
+    for name in ('label_correction', 'fit_monitor'):
+        path = Path(train_dir) / name / 'history.json'
+        if path.is_file():
+            state = read_json(path)
+            history = state.get('history') or [{}]
+            last = {k: v for k, v in history[-1].items()
+                    if not isinstance(v, list)}
+            return dict(last, hook=name,
+                        turned_at=state.get('turned_at'),
+                        memorised_curve=[[r['iter'], r.get('memorised')]
+                                         for r in history])
+    return None
+
+
 def synthetic_root(options):
     """Where the run's synthetic data goes: ``WORK/data/synthetic_<layout>``.
     """
@@ -229,6 +271,9 @@ class GridRunner:
         loss = loss_recipe(cell.loss).to_dict()
         if not self.options.optim_recipes:
             loss['optim_wrapper'] = {}
+        hooks = addon_hooks(cell.loss)
+        if hooks:
+            loss['hooks'] = hooks
         return json.loads(
             json.dumps({
                 'noise': None if noise is None else noise.describe(),
@@ -331,30 +376,46 @@ class GridRunner:
             self.config(config)  # fail early on a bad config or data root
         # Before any training: a cell run with other settings fails now.
         done_before = [self.finished(cell) for cell in cells]
-        left = done_before.count(None)
-        results, failures, times = [], [], []
-        for number, (cell, result) in enumerate(zip(cells, done_before), 1):
-            head = (f'[{number}/{len(cells)}] {cell.config_name} '
+        todo = [i for i, result in enumerate(done_before) if result is None]
+        if self.options.jobs > 1:
+            # Noisy masks are shared between cells: make them one at a
+            # time, before the parallel training.
+            for index in todo:
+                self.train_masks(cells[index],
+                                 self.config(cells[index].config)[1])
+        results = list(done_before)
+        failures, times = {}, []
+        started = time.perf_counter()
+
+        def head(index):
+            cell = cells[index]
+            return (f'[{index + 1}/{len(cells)}] {cell.config_name} '
                     f'{cell.setting} {cell.loss} seed {cell.seed}')
-            if result is not None:
-                self.log(f'{head}: done before, mIoU '
-                         f'{result["metrics"]["mIoU"]:.2f}')
-                results.append(result)
-                continue
+
+        def run_one(index):
             start = time.perf_counter()
-            left -= 1
             try:
-                result = self.run_cell(cell)
+                results[index] = self.run_cell(cells[index])
             except BenchmarkError as exc:
-                failures.append(f'{head}: {exc}')
-                self.log(f'{head}: FAILED: {exc}')
-                continue
+                failures[index] = f'{head(index)}: {exc}'
+                self.log(f'{head(index)}: FAILED: {exc}')
+                return
             times.append(time.perf_counter() - start)
-            self.log(f'{head}: mIoU {result["metrics"]["mIoU"]:.2f} '
-                     f'({times[-1]:.0f} s; about '
-                     f'{left * sum(times) / len(times) / 60:.0f} min left)')
-            results.append(result)
-        return results, failures
+            left = len(todo) - len(times) - len(failures)
+            rate = (time.perf_counter() - started) / len(times)
+            self.log(f'{head(index)}: mIoU '
+                     f'{results[index]["metrics"]["mIoU"]:.2f} '
+                     f'({times[-1]:.0f} s; about {left * rate / 60:.0f} min '
+                     f'left)')
+
+        for index, result in enumerate(done_before):
+            if result is not None:
+                self.log(f'{head(index)}: done before, mIoU '
+                         f'{result["metrics"]["mIoU"]:.2f}')
+        with ThreadPoolExecutor(self.options.jobs) as pool:
+            list(pool.map(run_one, todo))
+        return ([r for r in results if r is not None],
+                [failures[i] for i in sorted(failures)])
 
     def train_masks(self, cell, sources):
         """Noisy mask directories of a cell and their severity."""
@@ -391,7 +452,10 @@ class GridRunner:
         metrics_file = cell_dir / METRICS_NAME
         cfg = cell_config(base, loss=cell.loss, seed=cell.seed,
                           work_dir=train_dir, results_file=metrics_file,
-                          train_masks=directories, iters=self.options.iters,
+                          train_masks=directories,
+                          clean_masks=None if directories is None else
+                          [source.masks for source in sources],
+                          iters=self.options.iters,
                           cfg_options=self.options.cfg_options,
                           optim_recipe=self.options.optim_recipes)
         # An interrupted run continues from its checkpoint. mmengine's
@@ -426,6 +490,8 @@ class GridRunner:
             'metrics': metrics,
             'class_iou': class_iou,
             'noise': noise,
+            'val_curve': val_curve(train_dir),
+            'fit': fit_summary(train_dir),
             'train_s': round(train_s, 1),
             'test_s': round(test_s, 1),
             'checkpoint': str(checkpoint),
