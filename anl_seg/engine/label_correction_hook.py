@@ -104,8 +104,10 @@ class LabelCorrectionHook(FitMonitorHook):
             per class; ``None``: no per-pixel relabelling.
         background_threshold (float, optional): Threshold of the
             ``background`` class, if it differs.
-        background (int, optional): Background class id (``None`` for
-            datasets without one, e.g. Cityscapes).
+        background (int | str, optional): Background class id (for the
+            background threshold and the guard against a collapse to
+            background); ``'auto'``: the class named ``background`` in the
+            dataset's metainfo (VOC's 0), if any (none in Cityscapes).
         require (str): ``'pred'``: the predicted class must be past its
             turning point (ADELE); ``'label'``: the current label's class;
             ``'both'``.
@@ -129,7 +131,7 @@ class LabelCorrectionHook(FitMonitorHook):
     state_key = 'label_correction'
 
     def __init__(self, threshold=0.8, background_threshold=None,
-                 background=0, require='pred', class_constraint=False,
+                 background='auto', require='pred', class_constraint=False,
                  max_foreground_loss=0.5, region_threshold=None,
                  min_region_pixels=16, slope_ratio=0.1, min_passes=4,
                  **kwargs):
@@ -160,9 +162,15 @@ class LabelCorrectionHook(FitMonitorHook):
 
     def before_run(self, runner):
         super().before_run(runner)
+        self.background_class = self.background
+        if self.background == 'auto':
+            names = [str(name).lower() for name in self.class_names]
+            self.background_class = (names.index('background')
+                                     if 'background' in names else None)
         self.thresholds = None if self.threshold is None else (
             class_thresholds(self.threshold, self.num_classes,
-                             self.background_threshold, self.background))
+                             self.background_threshold,
+                             self.background_class))
         self.active = np.zeros(self.num_classes, dtype=bool)
         self.turned_at = [None] * self.num_classes
         self.store = CorrectionStore(osp.join(self.work_out, 'masks'))
@@ -189,7 +197,7 @@ class LabelCorrectionHook(FitMonitorHook):
                 new = relabel(new, pred.numpy(), confidence.numpy(),
                               self.active, self.thresholds,
                               self.ignore_index, self.require,
-                              self.class_constraint, self.background,
+                              self.class_constraint, self.background_class,
                               self.max_foreground_loss)
             changed = int(np.count_nonzero(new != current))
             if changed:
