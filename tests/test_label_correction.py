@@ -284,3 +284,34 @@ def test_relabel_regions_votes_over_the_whole_region():
     both = relabel_regions(label, probs, np.array([1, 1, 0], bool), 0.5,
                            require='both')
     np.testing.assert_array_equal(both, label)  # label class 2 not active
+
+
+def test_relabel_regions_ratio_and_ignore():
+    from anl_seg.correction.relabel import relabel_regions
+    label = np.zeros((4, 8), dtype=np.uint8)
+    label[:, :4] = 1  # class 1 region, predicted class 2 at 0.6 vs 0.05
+    label[:, 4:] = 2  # class 2 region, predicted class 1 at 0.5 vs 0.3
+    probs = np.zeros((3, 4, 8))
+    probs[:, :, :4] = np.array([0.35, 0.05, 0.6])[:, None, None]
+    probs[:, :, 4:] = np.array([0.2, 0.5, 0.3])[:, None, None]
+    active = np.ones(3, dtype=bool)
+    new = relabel_regions(label, probs, active, threshold=0.4, ratio=5)
+    assert (new[:, :4] == 2).all()  # 0.6 / 0.05 = 12 >= 5
+    assert (new[:, 4:] == 2).all()  # 0.5 / 0.3 < 5: kept
+    new = relabel_regions(label, probs, active, threshold=0.4, ratio=5,
+                          ignore_ratio=1.5)
+    assert (new[:, 4:] == 255).all()  # doubtful: ignored
+    with pytest.raises(ValueError, match='ratio'):
+        relabel_regions(label, probs, active, 0.4, ratio=0.5)
+
+
+def test_fit_stats_ignored_labels_are_not_wrong():
+    clean = torch.tensor([[0, 1, 1, 2]])
+    given = torch.tensor([[0, 2, 1, 2]])  # one wrong
+    corrected = torch.tensor([[0, 255, 1, 2]])  # the wrong one ignored
+    stats = FitStats(3)
+    stats.update(given, given, clean, corrected=corrected)
+    out = stats.summary()
+    assert out['label_error_now'] == 0
+    assert out['wrong_labels_ignored'] == 1
+    assert out['labels_ignored'] == pytest.approx(0.25)

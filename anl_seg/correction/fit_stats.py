@@ -6,14 +6,16 @@
 * memorisation: of the pixels whose given label is wrong, the share
   predicted as that wrong label (memorised) and as the true one;
 * label quality (with correction): the share of pixels whose training label
-  is wrong, before (given) and after correction, the share of wrong labels
-  fixed and of right labels broken by it.
+  is wrong, before (given) and after correction (ignored pixels are not
+  wrong), the share of wrong labels fixed and of right labels broken by it,
+  and the shares of all and of wrong labels set to ignore.
 """
 import numpy as np
 import torch
 
 _COUNTS = ('noisy', 'pred_noisy', 'pred_true', 'valid', 'wrong_given',
-           'wrong_now', 'fixed', 'broken', 'changed')
+           'wrong_now', 'fixed', 'broken', 'ignored', 'wrong_ignored',
+           'changed')
 
 
 def confusion(target, pred, num_classes, ignore_index):
@@ -79,9 +81,13 @@ class FitStats:
         self._add('valid', valid.sum())
         self._add('wrong_given', noisy.sum())
         now = given if corrected is None else corrected
-        self._add('wrong_now', (valid & (now != clean)).sum())
+        kept = now != self.ignore_index
+        self._add('wrong_now', (valid & kept & (now != clean)).sum())
         self._add('fixed', (noisy & (now == clean)).sum())
-        self._add('broken', (valid & (given == clean) & (now != clean)).sum())
+        self._add('broken',
+                  (valid & kept & (given == clean) & (now != clean)).sum())
+        self._add('ignored', (valid & ~kept).sum())
+        self._add('wrong_ignored', (noisy & ~kept).sum())
 
     def all_reduce(self):
         """Sum the counts over the ranks of a distributed run."""
@@ -117,5 +123,7 @@ class FitStats:
                 label_error_given=counts['wrong_given'] / valid,
                 label_error_now=counts['wrong_now'] / valid,
                 wrong_labels_fixed=counts['fixed'] / noisy,
-                right_labels_broken=counts['broken'] / valid)
+                right_labels_broken=counts['broken'] / valid,
+                labels_ignored=counts['ignored'] / valid,
+                wrong_labels_ignored=counts['wrong_ignored'] / noisy)
         return out

@@ -71,6 +71,13 @@ class CorrectionStore:
         """Store ``mask`` as the corrected mask of ``seg_map_path``."""
         self._write_bytes(self.file_name(seg_map_path), _encode(mask))
 
+    def remove(self, seg_map_path):
+        """Forget the corrected mask of ``seg_map_path`` (if any)."""
+        try:
+            os.unlink(self.path(seg_map_path))
+        except FileNotFoundError:
+            pass
+
     def _write_bytes(self, name, data):
         fd, tmp = tempfile.mkstemp(dir=self.root, suffix='.tmp')
         try:

@@ -118,7 +118,16 @@ class LabelCorrectionHook(FitMonitorHook):
             (connected parts of one label) to the arg-max of their mean
             probability when that mean exceeds this (before the per-pixel
             step; see ``relabel_regions``); ``None``: off.
+        region_ratio (float, optional): A region is relabelled only if
+            its new class is at least this many times as probable as its
+            label (mean over the region).
+        region_ignore_ratio (float, optional): A region of a class past its
+            turning point, not relabelled, whose predicted class is at least
+            this many times as probable as its label is ignored in training.
         min_region_pixels (int): Smaller regions are not voted on.
+        cumulative (bool): Correct the previous pass's corrected mask (as
+            ADELE does); ``False``: decide again from the given mask at
+            every pass, so a wrong correction does not stick.
         slope_ratio (float): A class has turned once its fitted IoU curve's
             slope is below this share of its early slope (ADELE's
             ``1 - r``).
@@ -133,8 +142,9 @@ class LabelCorrectionHook(FitMonitorHook):
     def __init__(self, threshold=0.8, background_threshold=None,
                  background='auto', require='pred', class_constraint=False,
                  max_foreground_loss=0.5, region_threshold=None,
-                 min_region_pixels=16, slope_ratio=0.1, min_passes=4,
-                 **kwargs):
+                 region_ratio=None, region_ignore_ratio=None,
+                 min_region_pixels=16, cumulative=True, slope_ratio=0.1,
+                 min_passes=4, **kwargs):
         kwargs.setdefault('out_dir', 'label_correction')
         super().__init__(**kwargs)
         if require not in REQUIRE:
@@ -156,7 +166,10 @@ class LabelCorrectionHook(FitMonitorHook):
             raise ValueError('give threshold (per pixel), region_threshold '
                              '(per region) or both')
         self.region_threshold = region_threshold
+        self.region_ratio = region_ratio
+        self.region_ignore_ratio = region_ignore_ratio
         self.min_region_pixels = int(min_region_pixels)
+        self.cumulative = bool(cumulative)
         self.slope_ratio = float(slope_ratio)
         self.min_passes = int(min_passes)
 
@@ -187,12 +200,14 @@ class LabelCorrectionHook(FitMonitorHook):
         confidence, pred = probs.max(0)
         changed = 0
         if self.active.any():
-            new = current
+            new = current if self.cumulative else given.numpy()
             if self.region_threshold is not None:
                 new = relabel_regions(new, probs.numpy(), self.active,
                                       self.region_threshold,
                                       self.ignore_index, self.require,
-                                      self.min_region_pixels)
+                                      self.min_region_pixels,
+                                      self.region_ratio,
+                                      self.region_ignore_ratio)
             if self.thresholds is not None:
                 new = relabel(new, pred.numpy(), confidence.numpy(),
                               self.active, self.thresholds,
@@ -201,7 +216,10 @@ class LabelCorrectionHook(FitMonitorHook):
                               self.max_foreground_loss)
             changed = int(np.count_nonzero(new != current))
             if changed:
-                self.store.write(path, new)
+                if np.array_equal(new, given.numpy()):
+                    self.store.remove(path)
+                else:
+                    self.store.write(path, new)
                 current = new
         stats.update(pred, given, clean, corrected=torch.from_numpy(current),
                      changed=changed)
