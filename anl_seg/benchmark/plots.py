@@ -12,21 +12,14 @@
 """
 import math
 
+from anl_seg.utils.figure import agg_figure
+
 from .grid import CLEAN
 from .masks import CLEAN_SEVERITY, SEVERITY_KEYS, SEVERITY_TITLES
 from .results import mean, setting_label, std
 
 # x-axes of the mIoU plot: the noise's own rate or a measured severity.
 X_AXES = ('rate', ) + SEVERITY_KEYS
-
-
-def _figure(width, height):
-    # Figure + Agg canvas directly: no pyplot, no global backend state.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    figure = Figure(figsize=(width, height))
-    FigureCanvasAgg(figure)
-    return figure
 
 
 def _rate_ticks(summary, config, noise, rates):
@@ -76,7 +69,7 @@ def plot_miou_vs_rate(summary, path, x_axis='rate'):
                          f'{", ".join(X_AXES)}')
     configs = summary.configs()
     width = max([len(summary.noises(c)) for c in configs] + [1])
-    figure = _figure(4.2 * width, 3.6 * len(configs))
+    figure = agg_figure(4.2 * width, 3.6 * len(configs))
     for row, config in enumerate(configs):
         noises = summary.noises(config) or [CLEAN]
         for col, noise in enumerate(noises):
@@ -134,7 +127,7 @@ def plot_class_iou(summary, config, path):
                          classes])
             labels.append(f'{setting_label(*setting)} · {loss.upper()}')
     values = np.array(rows, dtype=float).reshape(len(rows), len(classes))
-    figure = _figure(max(5.0, 2 + 0.45 * len(classes)),
+    figure = agg_figure(max(5.0, 2 + 0.45 * len(classes)),
                      1.8 + 0.28 * len(rows))
     axes = figure.add_subplot(1, 1, 1)
     cmap = _cmap()
@@ -185,7 +178,7 @@ def plot_training_curves(summary, config, path):
                for e in summary.column_entries(config, *column)
                for c in e.val_curves):
         return None
-    figure = _figure(3.6 * len(columns), 5.4)
+    figure = agg_figure(3.6 * len(columns), 5.4)
     axes = figure.subplots(2, len(columns), squeeze=False, sharex=True)
     for col, column in enumerate(columns):
         for row, (label, get) in enumerate(rows):

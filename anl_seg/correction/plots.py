@@ -1,6 +1,8 @@
 """Plots of a fit-monitor history (matplotlib, written as PNG files)."""
 import math
 
+from anl_seg.utils.figure import agg_figure
+
 
 def _series(history, key, index=None):
     xs, ys = [], []
@@ -24,11 +26,8 @@ def plot_history(history, class_names, out_dir, turned_at=None):
         turned_at (list, optional): Iteration at which each class passed
             its turning point (``None``: not yet), drawn as a line.
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig = agg_figure(10, 3.6)
+    axes = fig.subplots(1, 2)
     for key, label in (('miou_given', 'mIoU vs training masks'),
                        ('miou_clean', 'mIoU vs clean training masks')):
         axes[0].plot(*_series(history, key), label=label)
@@ -45,13 +44,12 @@ def plot_history(history, class_names, out_dir, turned_at=None):
             ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(f'{out_dir}/summary.png', dpi=100)
-    plt.close(fig)
 
     num = len(class_names)
     cols = min(7, num)
     rows = math.ceil(num / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 1.8 * rows),
-                             sharex=True, sharey=True, squeeze=False)
+    fig = agg_figure(2.2 * cols, 1.8 * rows)
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
     for index, ax in enumerate(axes.flat):
         if index >= num:
             ax.axis('off')
@@ -68,4 +66,3 @@ def plot_history(history, class_names, out_dir, turned_at=None):
                  fontsize=9)
     fig.tight_layout()
     fig.savefig(f'{out_dir}/classes.png', dpi=100)
-    plt.close(fig)
