@@ -335,3 +335,62 @@ def test_micro_cell_end_to_end_then_skipped(tiny, tmp_path, monkeypatch):
     options.iters = 3
     with pytest.raises(BenchmarkError, match='other settings'):
         GridRunner(grid, options, logs.append).run()
+
+
+def test_loss_addons_add_hooks(repo_root, tmp_path):
+    from anl_seg.benchmark.losses import check_loss_name
+    with pytest.raises(BenchmarkError, match="unknown add-on 'nope'"):
+        check_loss_name('ce+nope')
+    with pytest.raises(BenchmarkError, match='unknown loss'):
+        check_loss_name('nope+correction')
+    base = load_config(repo_root / TINY)
+    clean = tmp_path / 'clean'
+    cfg = cell_config(base, loss='anl-ce-dense+correction', seed=0,
+                      work_dir=tmp_path / 'w',
+                      results_file=tmp_path / 'm.json',
+                      train_masks=[tmp_path / 'noisy'], clean_masks=[clean])
+    assert cfg.model.decode_head.loss_decode.type == 'ANLCELoss'
+    types = [hook.type for hook in cfg.custom_hooks]
+    assert types == ['LabelRangeCheckHook', 'LabelCorrectionHook']
+    assert cfg.custom_hooks[1].clean_masks == str(clean.resolve())
+    cfg = cell_config(base, loss='ce+monitor', seed=0, work_dir=tmp_path,
+                      results_file=tmp_path / 'm.json')
+    assert [hook.type for hook in cfg.custom_hooks] == [
+        'LabelRangeCheckHook', 'FitMonitorHook'
+    ]
+    assert 'clean_masks' not in cfg.custom_hooks[1]  # a clean cell
+    assert base.custom_hooks == [dict(type='LabelRangeCheckHook')]
+
+
+def test_report_oracle_and_curves_from_fake_results(tiny, tmp_path):
+    grid = Grid([tiny], ['region-flip'], [0, 0.4], ['ce', 'anl-ce'], [0, 1])
+    results = fake_results(grid)
+    for result in results:
+        final = result['metrics']['mIoU']
+        # Peaks 5 points above the final mIoU at iteration 200.
+        result['val_curve'] = [[100, final], [200, final + 5],
+                               [300, final]]
+        result['fit'] = {'memorised': 0.5, 'label_error_now': 0.1,
+                         'memorised_curve': [[100, 0.2], [300, 0.5]]}
+    paths = write_report(results, tmp_path)
+    assert 'curves_unet-tiny_ce_synthetic-voc.png' in {p.name for p in paths}
+    text = (tmp_path / 'results.md').read_text()
+    assert 'Oracle early stopping' in text
+    assert '| CE | 55.5 ± 0.7 | 39.5 ± 0.7 |' in text  # best = final + 5
+    assert '| CE | 50.0 / 51.0 | 34.0 / 35.0 |' in text  # per seed
+    assert '| CE | 50 % / 10.0 % | 50 % / 10.0 % |' in text
+
+
+@pytest.mark.parametrize('preset', ['memorising', 'data-480', 'micro'])
+def test_presets_plan(preset, tmp_path, capsys):
+    code = benchmark_main(['--preset', preset, '--work-dir',
+                           str(tmp_path / 'w'), '--dry-run'])
+    assert code == 0, capsys.readouterr().err
+    assert 'cells to run' in capsys.readouterr().out
+
+
+def test_jobs_option_is_checked(tmp_path):
+    with pytest.raises(BenchmarkError, match='jobs must be >= 1'):
+        RunOptions(work_dir=tmp_path, jobs=0)
+    with pytest.raises(BenchmarkError, match='gpus = 1'):
+        RunOptions(work_dir=tmp_path, jobs=2, gpus=2)

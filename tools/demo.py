@@ -1,5 +1,6 @@
 """``make demo``: synthetic VOC-layout data, clean and 40 % region-flip
-noisy masks, a tiny UNet trained with CE and ANL-CE, mIoU on clean masks.
+noisy masks, a tiny UNet trained with CE, ANL-CE dense and the recommended
+recipe (label correction), mIoU on clean masks.
 
     python tools/demo.py --work-dir work_dirs/demo [--fresh]
 """

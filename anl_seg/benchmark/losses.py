@@ -26,6 +26,9 @@ ADDONS = {
     'monitor': dict(type='FitMonitorHook'),
     'correction': 'label_correction_hook',
 }
+# The recommended recipe for noisy masks (docs/label_correction.md), as
+# configs/tiny/unet-tiny_robust_synthetic-voc.py trains it.
+RECOMMENDED = 'ce+correction'
 
 
 @dataclass(frozen=True)
