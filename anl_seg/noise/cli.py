@@ -10,7 +10,6 @@ import argparse
 import sys
 
 import numpy as np
-import yaml
 
 from .corrupt import corrupt_directory
 from .errors import NoiseError
@@ -108,6 +107,7 @@ def build_parser():
 
 def _load_confusions(path, spec):
     """``{class: [classes]}`` from YAML/JSON, by index or class name."""
+    import yaml  # only for --confusions: keeps the start-up short
     try:
         with open(path) as file:
             confusions = yaml.safe_load(file)

@@ -10,7 +10,6 @@ from typing import List, Optional
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 from .errors import NoiseError
 
@@ -41,6 +40,7 @@ class Regions:
 
     @cached_property
     def boxes(self) -> List[tuple]:
+        from scipy import ndimage  # only here: keeps imports light
         return ndimage.find_objects(self.ids, max_label=len(self.classes))
 
 
