@@ -1,4 +1,5 @@
 """Reading and atomically writing label PNGs, keeping their PNG mode."""
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,18 +22,48 @@ class MaskFormat:
     palette: Optional[tuple] = None
 
 
+# PIL modes of label PNGs with one 8-bit channel; VOC and Cityscapes class
+# masks are one of these.
+MASK_MODES = ('L', 'P')
+
+
+def broken_link(path):
+    """Why ``path`` is a symlink that leads nowhere, or None."""
+    path = Path(path)
+    if not path.is_symlink():
+        return None
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 on a loop
+        return 'symlink loop'
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return 'symlink loop'
+        return f'broken symlink to {os.readlink(path)}'
+    return None
+
+
 def read_label_png(path):
     """(array, MaskFormat) of a single-channel PNG label map.
 
     Raises:
-        NoiseError: The file is unreadable or not single-channel.
+        NoiseError: The file is unreadable, a broken symlink, not PNG data
+            (e.g. a JPEG named ``.png``) or not single-channel.
     """
+    broken = broken_link(path)
+    if broken:
+        raise NoiseError(f'{path}: {broken}')
     try:
         with Image.open(path) as image:
+            if image.format != 'PNG':
+                raise NoiseError(f'{path}: {image.format} data, not a PNG '
+                                 f'(a lossy format corrupts labels)')
             image.load()
             palette = image.getpalette() if image.mode == 'P' else None
             array = np.array(image)
             mode = image.mode
+    except NoiseError:
+        raise
     except Exception as exc:  # PIL raises many types for a bad file
         raise NoiseError(f'{path}: unreadable image ({exc})') from exc
     if array.ndim != 2:
@@ -42,12 +73,20 @@ def read_label_png(path):
 
 
 def read_mask(path, num_classes, ignore_index=255):
-    """Read a class mask and check its labels.
+    """Read a class mask (an 8-bit PNG) and check its labels.
 
     Raises:
-        NoiseError: Unreadable, or a label neither a class nor ignore.
+        NoiseError: Unreadable, not an 8-bit single-channel PNG, or a
+            label neither a class nor ignore.
     """
     mask, fmt = read_label_png(path)
+    # 16-bit masks only where the labels need them (a custom dataset)
+    wide = num_classes > 256 or ignore_index > 255
+    if fmt.mode not in MASK_MODES and not (wide and mask.dtype.kind in 'ui'):
+        bits = f'{mask.dtype.itemsize * 8}-bit ' if mask.dtype != bool else ''
+        raise NoiseError(f'{path}: {bits}PNG (mode {fmt.mode}); masks of '
+                         f'{num_classes} classes are 8-bit PNGs (mode L or '
+                         f'P)')
     bad = (mask != ignore_index) & (mask >= num_classes)
     if bad.any():
         raise NoiseError(f'{path}: label {int(mask[bad].max())} >= '
