@@ -68,6 +68,20 @@ def recount_pixel_rate(src, out, suffix):
     return changed / valid
 
 
+def test_help_gives_every_option_a_text_and_its_default():
+    from anl_seg.noise.cli import build_parser
+    parser = build_parser()
+    usage = parser.format_usage()
+    assert len(usage.splitlines()) == 1 and '{' not in usage, usage
+    for action in parser._actions:
+        if action.dest in ('help', 'src', 'out'):
+            continue
+        assert action.help, action.option_strings
+        assert 'default' in action.help or action.required, action.help
+    text = parser.format_help()
+    assert 'region-flip' in text and 'default 15' in text
+
+
 def test_voc_run_keeps_src_void_layout_and_palette(voc, tmp_path):
     src = voc / 'SegmentationClass'
     before = digest_tree(voc)
@@ -377,3 +391,36 @@ def test_workers_stop_when_the_main_process_is_killed(tmp_path):
         for pid in workers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_preview_of_a_wide_mask_zooms_in_where_the_noise_is():
+    from anl_seg.noise.preview import PANEL_WIDTH, compose, zoom_window
+    clean = np.zeros((512, 2048), np.uint8)
+    noisy = clean.copy()
+    noisy[300:303, 1500:1510] = 1  # a few pixels: dots when shrunk 8x
+    changed = clean != noisy
+    assert zoom_window(changed, 128, 256) == (300 - 125, 1500 - 246)
+    red = np.zeros(clean.shape + (3, ), np.uint8)
+    red[changed] = (255, 0, 0)
+    panels = [red] * 4
+    plain = compose(panels)
+    zoomed = compose(panels, changed=changed)
+    assert zoomed.shape[1] == plain.shape[1]
+    assert zoomed.shape[0] > plain.shape[0]
+    bottom = zoomed[plain.shape[0]:, :PANEL_WIDTH]
+    assert np.all(bottom == (255, 0, 0), axis=-1).sum() == 30  # at 1:1
+    narrow = compose([red[:, :500]] * 4, changed=changed[:, :500])
+    assert narrow.shape == compose([red[:, :500]] * 4).shape
+
+
+def test_preview_without_images_prints_no_warnings(cityscapes, tmp_path):
+    src = tmp_path / 'gtFine' / 'train'
+    shutil.copytree(cityscapes / 'gtFine' / 'train', src)
+    assert not (tmp_path / 'leftImg8bit').exists()
+    proc = subprocess.run(
+        [sys.executable, str(TOOL), str(src), str(tmp_path / 'out'),
+         '--dataset', 'cityscapes', '--noise', 'morph', '--preview', '3',
+         '--quiet'], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ''
+    assert len(list((tmp_path / 'out' / 'preview').glob('*.png'))) == 3
