@@ -1,10 +1,12 @@
 """Reading and atomically writing label PNGs, keeping their PNG mode."""
 import errno
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -95,16 +97,36 @@ def read_mask(path, num_classes, ignore_index=255):
     return mask, fmt
 
 
+def encode_png(mask, fmt):
+    """PNG bytes of ``mask`` in ``fmt``, tuned for speed over size.
+
+    A noisy mask (scattered label changes) costs several times a clean
+    one to compress, so PNGs are written at zlib level 1: palette masks by
+    Pillow (no row filter), 8- and 16-bit grey ones by OpenCV (its
+    default: the Sub filter and run-length matching), each a fraction of
+    Pillow's default time at a similar size.
+    """
+    if fmt.mode in ('L', 'I;16') and mask.dtype == (
+            np.uint8 if fmt.mode == 'L' else np.uint16):
+        ok, data = cv2.imencode('.png', mask)
+        if ok:
+            return data.tobytes()
+    image = Image.fromarray(mask)
+    if fmt.mode == 'P':
+        image.putpalette(list(fmt.palette))
+    buffer = io.BytesIO()
+    image.save(buffer, format='PNG', compress_level=1)
+    return buffer.getvalue()
+
+
 def write_mask(path, mask, fmt):
     """Write ``mask`` as a PNG in ``fmt``; atomic (temp file + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    image = Image.fromarray(mask)
-    if fmt.mode == 'P':
-        image.putpalette(list(fmt.palette))
+    data = encode_png(mask, fmt)
     temp = path.with_name(f'.{path.name}.{os.getpid()}{TEMP_SUFFIX}')
     try:
-        image.save(temp, format='PNG')
+        temp.write_bytes(data)
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
