@@ -99,3 +99,27 @@ def test_confusion_rejects_labels_out_of_range():
     noisy[0, 0] = 7
     with pytest.raises(ValueError):
         confusion_matrix(clean, noisy, 3)
+
+
+def test_regions_are_numbered_as_by_whole_image_labelling():
+    """Labelling each class on its bounding box only numbers components
+    as labelling the whole image does (the order selects the regions)."""
+    rng = np.random.default_rng(2)
+    for _ in range(60):
+        height, width = (int(v) for v in rng.integers(5, 60, 2))
+        mask = rng.integers(0, 4, (height, width)).astype(np.uint8)
+        mask[rng.random(mask.shape) < 0.3] = 3  # background, clusters
+        mask[rng.random(mask.shape) < 0.05] = 255
+        regions = extract_regions(mask, 255, background=3)
+        ids = np.zeros(mask.shape, np.int32)
+        classes = []
+        for cls in np.unique(mask[(mask != 255) & (mask != 3)]):
+            count, labels = cv2.connectedComponents(
+                (mask == cls).astype(np.uint8), connectivity=8,
+                ltype=cv2.CV_32S)
+            ids[labels > 0] = labels[labels > 0] + len(classes)
+            classes += [int(cls)] * (count - 1)
+        assert np.array_equal(regions.ids, ids)
+        assert regions.classes.tolist() == classes
+        assert regions.areas.tolist() == np.bincount(
+            ids.ravel(), minlength=len(classes) + 1)[1:].tolist()

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import NoiseError
+from .label_check import largest_bad_label
 
 # Partial outputs are hidden temp files with this ending; they are only
 # renamed to the final name once complete.
@@ -89,11 +90,10 @@ def read_mask(path, num_classes, ignore_index=255):
         raise NoiseError(f'{path}: {bits}PNG (mode {fmt.mode}); masks of '
                          f'{num_classes} classes are 8-bit PNGs (mode L or '
                          f'P)')
-    bad = (mask != ignore_index) & (mask >= num_classes)
-    if bad.any():
-        raise NoiseError(f'{path}: label {int(mask[bad].max())} >= '
-                         f'num_classes {num_classes} (and not ignore '
-                         f'{ignore_index})')
+    bad = largest_bad_label(mask, num_classes, ignore_index)
+    if bad is not None:
+        raise NoiseError(f'{path}: label {bad} >= num_classes '
+                         f'{num_classes} (and not ignore {ignore_index})')
     return mask, fmt
 
 
