@@ -7,6 +7,11 @@ agree); the full 256-entry VOC colour map is what real VOC PNGs carry.
 """
 import numpy as np
 
+__all__ = [
+    'VOC_CLASSES', 'VOC_PALETTE', 'CITYSCAPES_CLASSES', 'CITYSCAPES_PALETTE',
+    'voc_colormap'
+]
+
 #: Pascal VOC class names, background first (mmseg's own).
 VOC_CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat',
                'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable',
