@@ -53,9 +53,6 @@ def read_label_png(path):
         NoiseError: The file is unreadable, a broken symlink, not PNG data
             (e.g. a JPEG named ``.png``) or not single-channel.
     """
-    broken = broken_link(path)
-    if broken:
-        raise NoiseError(f'{path}: {broken}')
     try:
         with Image.open(path) as image:
             if image.format != 'PNG':
@@ -68,6 +65,10 @@ def read_label_png(path):
     except NoiseError:
         raise
     except Exception as exc:  # PIL raises many types for a bad file
+        # (checked only now: a stat less per good file)
+        broken = broken_link(path)
+        if broken:
+            raise NoiseError(f'{path}: {broken}') from exc
         raise NoiseError(f'{path}: unreadable image ({exc})') from exc
     if array.ndim != 2:
         raise NoiseError(f'{path}: expected a single-channel label PNG, '
@@ -122,11 +123,14 @@ def encode_png(mask, fmt):
 def write_mask(path, mask, fmt):
     """Write ``mask`` as a PNG in ``fmt``; atomic (temp file + rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = encode_png(mask, fmt)
     temp = path.with_name(f'.{path.name}.{os.getpid()}{TEMP_SUFFIX}')
     try:
-        temp.write_bytes(data)
+        try:
+            temp.write_bytes(data)
+        except FileNotFoundError:  # the folder is made only when missing
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp.write_bytes(data)
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
