@@ -25,7 +25,7 @@ def _nearest_values(donors, values, at=None):
         (~donors).view(np.uint8), cv2.DIST_L2, 5,
         labelType=cv2.DIST_LABEL_PIXEL)
     # label k is the k-th donor in raster order
-    lookup = np.concatenate([values.ravel()[:1], values[donors]])
+    lookup = np.concatenate([values[:1, :1].ravel(), values[donors]])
     if at is None:
         return distance, lookup.take(labels)
     return distance[at], lookup.take(labels[at])

@@ -38,7 +38,7 @@ def _filled(mask, valid, nearest):
     if nearest is None:
         return labels
     # label k of _nearest_valid is the k-th valid pixel in raster order
-    lookup = np.concatenate([labels.ravel()[:1], labels[valid]])
+    lookup = np.concatenate([labels[:1, :1].ravel(), labels[valid]])
     ignored = ~valid
     labels = labels.copy()
     labels[ignored] = lookup[nearest[ignored]]
