@@ -163,10 +163,11 @@ class ReshapeNoise(RegionNoise):
             vacated = old & ~new
             holes[crop] |= vacated
             hole_class[crop][vacated] = regions.classes[index]
-            shapes.append((index, crop, new))
+            # (its area: the crop holds the whole region)
+            shapes.append((index, crop, new, np.count_nonzero(old)))
         # Painter's order: largest region first.
-        shapes.sort(key=lambda item: -regions.areas[item[0]])
-        for index, crop, new in shapes:
+        shapes.sort(key=lambda item: -item[3])
+        for index, crop, new, _ in shapes:
             noisy[crop][new] = regions.classes[index]
             holes[crop][new] = False
         ignored = mask == self.ignore_index
