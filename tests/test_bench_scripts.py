@@ -37,8 +37,8 @@ def test_bench_noise_runs_on_voc(tmp_path, monkeypatch):
                         ((48, 64), 'SegmentationClass'))
     assert bench_noise.main([
         '--num-masks', '1', '--repeats', '1', '--layouts', 'voc',
-        '--noises', 'pixel-flip', 'mix', '--out', str(tmp_path),
-        '--no-results-md'
+        '--noises', 'pixel-flip', 'mix', '--instances', 'yes', '--out',
+        str(tmp_path), '--no-results-md'
     ]) == 0
     rows = json.loads((tmp_path / 'bench_noise.json').read_text())['rows']
     # mix needs more than a rate: skipped, not a crash

@@ -1,11 +1,15 @@
 """tools/corrupt_masks.py on VOC and Cityscapes layouts."""
 import hashlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -62,6 +66,20 @@ def recount_pixel_rate(src, out, suffix):
         changed += np.sum((clean != noisy) & (clean != 255))
         valid += np.sum(clean != 255)
     return changed / valid
+
+
+def test_help_gives_every_option_a_text_and_its_default():
+    from anl_seg.noise.cli import build_parser
+    parser = build_parser()
+    usage = parser.format_usage()
+    assert len(usage.splitlines()) == 1 and '{' not in usage, usage
+    for action in parser._actions:
+        if action.dest in ('help', 'src', 'out'):
+            continue
+        assert action.help, action.option_strings
+        assert 'default' in action.help or action.required, action.help
+    text = parser.format_help()
+    assert 'region-flip' in text and 'default 15' in text
 
 
 def test_voc_run_keeps_src_void_layout_and_palette(voc, tmp_path):
@@ -131,16 +149,16 @@ def test_interrupted_run_resumes_to_the_same_output(voc, tmp_path,
     assert run(src, tmp_path / 'reference', *args) == 0
     reference = digest_tree(tmp_path / 'reference')
 
-    real_save, saves = Image.Image.save, []
+    real_write, saves = Path.write_bytes, []
 
-    def save_then_crash(image, path, *rest, **kwargs):
+    def write_then_crash(path, data):
         saves.append(path)
         if len(saves) == 6:  # killed halfway through the sixth PNG
-            Path(path).write_bytes(b'\x89PNG\r\n\x1a\n partial')
+            real_write(path, data[:len(data) // 2])
             raise KeyboardInterrupt
-        return real_save(image, path, *rest, **kwargs)
+        return real_write(path, data)
 
-    monkeypatch.setattr(Image.Image, 'save', save_then_crash)
+    monkeypatch.setattr(Path, 'write_bytes', write_then_crash)
     out = tmp_path / 'resumed'
     assert run(src, out, *args) == 130
     monkeypatch.undo()
@@ -227,7 +245,28 @@ def bad_runs(voc, tmp_path_factory):
     full = root / 'full'
     full.mkdir()
     (full / 'keep.txt').write_text('x')
+    # JPEG data named .png, its values within the classes: artefacts
+    # would become labels.
+    jpeg = root / 'jpeg'
+    shutil.copytree(src, jpeg)
+    Image.fromarray(np.array(image) % 21).save(jpeg / name, format='JPEG')
+    wide = root / 'wide'  # a 16-bit PNG (VOC masks are 8-bit)
+    shutil.copytree(src, wide)
+    Image.fromarray(np.array(image).astype(np.uint16)).save(wide / name)
+    loop = root / 'loop'  # a symlink loop named like a mask
+    shutil.copytree(src, loop)
+    (loop / 'zz.png').symlink_to('yy.png')
+    (loop / 'yy.png').symlink_to('zz.png')
+    dir_loop = root / 'dir_loop'  # a folder linked back to its parent
+    shutil.copytree(src, dir_loop / 'part')
+    (dir_loop / 'part' / 'up').symlink_to('..', target_is_directory=True)
+    dir_broken = root / 'dir_broken'  # a link to a folder since moved
+    shutil.copytree(src, dir_broken)
+    (dir_broken / 'aachen').symlink_to(root / 'moved',
+                                       target_is_directory=True)
     src_digest = digest_tree(src)
+    sources = [jpeg, wide, loop, dir_loop, dir_broken]
+    source_digests = {path: digest_tree(path) for path in sources}
     voc_args = ['--dataset', 'voc', '--noise', 'drop', '--quiet']
     cases = {
         'out_is_src': ([src, src], 'is SRC or inside it'),
@@ -238,6 +277,15 @@ def bad_runs(voc, tmp_path_factory):
                         f'{name}: label 40 >= num_classes 21'),
         'foreign_flag': ([src, root / 'o3', '--alpha', 2],
                          '--alpha does not apply to noise drop'),
+        'jpeg_named_png': ([jpeg, root / 'o4'],
+                           f'{jpeg / name}: JPEG data, not a PNG'),
+        '16_bit_png': ([wide, root / 'o5'], f'{wide / name}: 16-bit PNG'),
+        'symlink_loop': ([loop, root / 'o6'], 'symlink loop'),
+        'dir_symlink_loop': ([dir_loop, root / 'o7'],
+                             f'{dir_loop / "part" / "up"}: directory '
+                             'symlink loop'),
+        'broken_dir_symlink': ([dir_broken, root / 'o8'],
+                               f'{dir_broken / "aachen"}: broken symlink'),
     }
     procs = {
         key: subprocess.Popen(
@@ -249,15 +297,18 @@ def bad_runs(voc, tmp_path_factory):
     for key, proc in procs.items():
         _, stderr = proc.communicate(timeout=120)
         results[key] = (proc.returncode, stderr, cases[key][1])
-    return results, src_digest, src
+    unchanged = all(digest_tree(path) == digest
+                    for path, digest in source_digests.items())
+    return results, src_digest, src, unchanged
 
 
 @pytest.mark.parametrize('case', [
     'out_is_src', 'out_in_src', 'out_not_empty', 'unreadable', 'label_range',
-    'foreign_flag'
+    'foreign_flag', 'jpeg_named_png', '16_bit_png', 'symlink_loop',
+    'dir_symlink_loop', 'broken_dir_symlink'
 ])
 def test_bad_input_gives_one_line_error(bad_runs, case):
-    results, src_digest, src = bad_runs
+    results, src_digest, src, unchanged = bad_runs
     returncode, stderr, fragment = results[case]
     assert returncode != 0
     assert 'Traceback' not in stderr, stderr
@@ -265,3 +316,111 @@ def test_bad_input_gives_one_line_error(bad_runs, case):
     assert len(errors) == 1, stderr
     assert fragment in errors[0], errors[0]
     assert digest_tree(src) == src_digest
+    assert unchanged, 'a bad source was modified'
+
+
+def test_symlinked_folders_are_followed(cityscapes, tmp_path):
+    src = tmp_path / 'train'
+    shutil.copytree(cityscapes / 'gtFine' / 'train', src)
+    city = sorted(p for p in src.iterdir() if p.is_dir())[0]
+    elsewhere = tmp_path / 'elsewhere' / city.name
+    elsewhere.parent.mkdir()
+    city.rename(elsewhere)
+    city.symlink_to(elsewhere, target_is_directory=True)
+    out = tmp_path / 'out'
+    assert run(src, out, '--dataset', 'cityscapes', '--noise', 'drop') == 0
+    written = {p.relative_to(out).as_posix()
+               for p in out.rglob('*_gtFine_labelTrainIds.png')}
+    assert len(written) == 6
+    assert any(rel.startswith(city.name + '/') for rel in written)
+    assert not (out / city.name).is_symlink()
+
+
+def _children(pid):
+    """Pids of the child processes of ``pid`` (Linux /proc)."""
+    path = Path(f'/proc/{pid}/task/{pid}/children')
+    return [int(c) for c in path.read_text().split()]
+
+
+def _alive(pid):
+    try:
+        status = Path(f'/proc/{pid}/status').read_text()
+    except OSError:
+        return False
+    return '\nState:\tZ' not in status
+
+
+@pytest.mark.skipif(not Path('/proc/self/task').is_dir(),
+                    reason='needs Linux /proc to find the workers')
+def test_workers_stop_when_the_main_process_is_killed(tmp_path):
+    src = tmp_path / 'src'
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    blobs = cv2.resize(rng.integers(0, 5, (16, 32), dtype=np.uint8),
+                       (2048, 1024), interpolation=cv2.INTER_NEAREST)
+    for index in range(40):
+        Image.fromarray(blobs).save(src / f'{index:03d}.png')
+    out = tmp_path / 'out'
+    proc = subprocess.Popen(
+        [sys.executable, str(TOOL), str(src), str(out), '--dataset',
+         'custom', '--num-classes', '5', '--noise', 'area-change',
+         '--workers', '2', '--quiet'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = []
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.glob('*.png')) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        proc.kill()
+        at_kill = len(list(out.glob('*.png')))
+        _, stderr = proc.communicate(timeout=30)  # workers hold stderr too
+        deadline = time.monotonic() + 10
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_alive, workers)), 'workers outlived the main'
+        written = sorted(out.glob('*.png'))
+        time.sleep(1)
+        assert sorted(out.glob('*.png')) == written
+        # at most the writes under way at the kill are finished
+        assert len(written) <= at_kill + len(workers) < 40
+        assert not list(out.glob('.*.tmp')), 'partial output left'
+        assert 'Traceback' not in stderr and 'Error' not in stderr, stderr
+    finally:
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_preview_of_a_wide_mask_zooms_in_where_the_noise_is():
+    from anl_seg.noise.preview import PANEL_WIDTH, compose, zoom_window
+    clean = np.zeros((512, 2048), np.uint8)
+    noisy = clean.copy()
+    noisy[300:303, 1500:1510] = 1  # a few pixels: dots when shrunk 8x
+    changed = clean != noisy
+    assert zoom_window(changed, 128, 256) == (300 - 125, 1500 - 246)
+    red = np.zeros(clean.shape + (3, ), np.uint8)
+    red[changed] = (255, 0, 0)
+    panels = [red] * 4
+    plain = compose(panels)
+    zoomed = compose(panels, changed=changed)
+    assert zoomed.shape[1] == plain.shape[1]
+    assert zoomed.shape[0] > plain.shape[0]
+    bottom = zoomed[plain.shape[0]:, :PANEL_WIDTH]
+    assert np.all(bottom == (255, 0, 0), axis=-1).sum() == 30  # at 1:1
+    narrow = compose([red[:, :500]] * 4, changed=changed[:, :500])
+    assert narrow.shape == compose([red[:, :500]] * 4).shape
+
+
+def test_preview_without_images_prints_no_warnings(cityscapes, tmp_path):
+    src = tmp_path / 'gtFine' / 'train'
+    shutil.copytree(cityscapes / 'gtFine' / 'train', src)
+    assert not (tmp_path / 'leftImg8bit').exists()
+    proc = subprocess.run(
+        [sys.executable, str(TOOL), str(src), str(tmp_path / 'out'),
+         '--dataset', 'cityscapes', '--noise', 'morph', '--preview', '3',
+         '--quiet'], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ''
+    assert len(list((tmp_path / 'out' / 'preview').glob('*.png'))) == 3

@@ -3,7 +3,6 @@ import math
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 from .class_reshape import ClassReshapeNoise
 from .errors import NoiseError
@@ -87,10 +86,9 @@ class ScaledMorph(ClassReshapeNoise):
         scale = math.sqrt(self.target_area / max(int(shape.sum()), 1))
         # Work on the bounding box grown by the error's reach.
         pad = math.ceil((iterations + 1) / scale) + 1
-        box = ndimage.find_objects(shape.astype(np.uint8))[0]
-        box = tuple(
-            slice(max(part.start - pad, 0), min(part.stop + pad, size))
-            for part, size in zip(box, shape.shape))
+        x, y, width, height = cv2.boundingRect(shape.astype(np.uint8))
+        box = (slice(max(y - pad, 0), min(y + height + pad, shape.shape[0])),
+               slice(max(x - pad, 0), min(x + width + pad, shape.shape[1])))
         crop = shape[box]
         height, width = crop.shape
         small = _resize(crop, (max(round(width * scale), 1),

@@ -9,6 +9,7 @@ import numpy as np
 
 from .errors import NoiseError
 from .fill import fill_holes
+from .label_check import largest_bad_label
 from .regions import extract_regions
 
 
@@ -59,10 +60,8 @@ class MaskNoise:
         if mask.ndim != 2 or not np.issubdtype(mask.dtype, np.integer):
             raise NoiseError(f'mask must be a 2-D integer array, got '
                              f'{mask.dtype} with shape {mask.shape}')
-        bad = (mask != self.ignore_index) & (
-            (mask < 0) | (mask >= self.num_classes))
-        if bad.any():
-            value = int(mask[bad][0])
+        value = largest_bad_label(mask, self.num_classes, self.ignore_index)
+        if value is not None:
             raise NoiseError(f'label {value} is not in 0..'
                              f'{self.num_classes - 1} nor ignore '
                              f'{self.ignore_index}')
@@ -87,8 +86,8 @@ class MaskNoise:
         if self.rate == 0:
             return mask.copy()
         noisy = self._apply(mask, rng, regions)
-        ignored = mask == self.ignore_index
-        noisy[ignored] = self.ignore_index
+        np.copyto(noisy, self.ignore_index, casting='unsafe',
+                  where=mask == self.ignore_index)
         return noisy.astype(mask.dtype, copy=False)
 
     def _apply(self, mask, rng, regions):
@@ -164,10 +163,11 @@ class ReshapeNoise(RegionNoise):
             vacated = old & ~new
             holes[crop] |= vacated
             hole_class[crop][vacated] = regions.classes[index]
-            shapes.append((index, crop, new))
+            # (its area: the crop holds the whole region)
+            shapes.append((index, crop, new, np.count_nonzero(old)))
         # Painter's order: largest region first.
-        shapes.sort(key=lambda item: -regions.areas[item[0]])
-        for index, crop, new in shapes:
+        shapes.sort(key=lambda item: -item[3])
+        for index, crop, new, _ in shapes:
             noisy[crop][new] = regions.classes[index]
             holes[crop][new] = False
         ignored = mask == self.ignore_index

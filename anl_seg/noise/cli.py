@@ -7,15 +7,15 @@ Example::
         --dataset voc --noise region-flip --rate 0.4 --seed 0 --workers 2
 """
 import argparse
+import inspect
 import sys
 
 import numpy as np
-import yaml
 
 from .corrupt import corrupt_directory
 from .errors import NoiseError
 from .presets import PRESETS, make_noise
-from .registry import NOISES, noise_parameters
+from .registry import DATASET_PARAMS, NOISES, noise_parameters
 from .specs import get_spec
 
 # Noise-specific flags: argparse dest -> noise parameter.
@@ -35,79 +35,138 @@ NOISE_FLAGS = {
 }
 
 
+def _defaults(param):
+    """Which noises take ``param`` and their defaults, from the registry:
+    ``'dilate/erode/morph; default 3'``, ``'default 0.1, mix 1.0'``."""
+    groups = {}
+    for name in sorted(NOISES):
+        params = noise_parameters(name)
+        if param in params:
+            default = params[param]
+            if param in DATASET_PARAMS:
+                default = 'the dataset\'s'
+            elif default is inspect.Parameter.empty:
+                default = 'none, required'
+            groups.setdefault(default, []).append(name)
+    takers = sorted(n for names in groups.values() for n in names)
+    common = max(groups, key=lambda d: len(groups[d]))
+    if len(groups[common]) < 2 and len(groups) > 1:
+        common = None  # no value is shared: name each noise's own
+    parts = [f'{common}'] if common is not None else []
+    parts += [f'{"/".join(names)} {default}'
+              for default, names in groups.items() if default != common]
+    applies = '' if len(takers) == len(NOISES) else f'{"/".join(takers)}; '
+    return f'{applies}default {", ".join(parts)}'
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog='corrupt_masks.py',
+        usage='%(prog)s SRC OUT --dataset NAME (--noise NAME | --preset '
+        'NAME) [options]',
         description='Write a label-noise copy of a mask directory and '
-        'measure the noise (OUT/noise_report.json).')
-    parser.add_argument('src', help='clean mask directory (never modified)')
-    parser.add_argument('out', help='output mask directory (same layout)')
-    parser.add_argument('--dataset', required=True,
-                        choices=['voc', 'cityscapes', 'custom'])
-    parser.add_argument('--noise', choices=sorted(NOISES),
-                        help='a noise type (or give --preset)')
-    parser.add_argument('--preset', choices=sorted(PRESETS),
-                        help='a published protocol with fixed '
-                        'parameters (docs/noise_presets.md)')
-    parser.add_argument('--image-fraction', type=float,
-                        help='corrupt only this share of the images '
-                        '(chosen per file and seed)')
-    parser.add_argument('--rate', type=float,
+        'measure the noise (OUT/noise_report.json).',
+        epilog='example: corrupt_masks.py VOC2012/SegmentationClass '
+        'VOC2012/SegmentationClass_region-flip_0.4 --dataset voc --noise '
+        'region-flip --rate 0.4 --seed 0 --workers 2 (docs/noise.md)')
+    parser.add_argument('src', metavar='SRC',
+                        help='clean mask directory (never modified)')
+    parser.add_argument('out', metavar='OUT',
+                        help='output mask directory (same layout)')
+    parser.add_argument('--dataset', required=True, metavar='NAME',
+                        choices=['voc', 'cityscapes', 'custom'],
+                        help='voc, cityscapes or custom: mask suffix, '
+                        'classes, ignore index, instance maps (required)')
+    parser.add_argument('--noise', choices=sorted(NOISES), metavar='NAME',
+                        help='noise type, one of: '
+                        f'{", ".join(sorted(NOISES))} (default: none; '
+                        'give this or --preset)')
+    parser.add_argument('--preset', choices=sorted(PRESETS), metavar='NAME',
+                        help='a published protocol with fixed parameters '
+                        f'(docs/noise_presets.md), one of: '
+                        f'{", ".join(sorted(PRESETS))} (default: none)')
+    parser.add_argument('--image-fraction', type=float, metavar='F',
+                        help='corrupt only this share of the images, chosen '
+                        'per file and seed (default: all)')
+    parser.add_argument('--rate', type=float, metavar='R',
                         help='probability per pixel (pixel-flip) or per '
-                        'region (others); mix: scale of the step rates')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--workers', type=int, default=1)
+                        'region (others); mix: scale of the step rates '
+                        f'({_defaults("rate")})')
+    parser.add_argument('--seed', type=int, default=0, metavar='S',
+                        help='run seed; each file\'s noise depends only on '
+                        'it and the file\'s path (default %(default)s)')
+    parser.add_argument('--workers', type=int, default=1, metavar='N',
+                        help='worker processes; the output does not depend '
+                        'on it (default %(default)s)')
     data = parser.add_argument_group('data')
-    data.add_argument('--ann-file', help='split list restricting the masks')
-    data.add_argument('--instance-dir',
+    data.add_argument('--ann-file', metavar='LIST',
+                      help='split list, one id per line; only those masks '
+                      '(default: every mask under SRC)')
+    data.add_argument('--instance-dir', metavar='DIR',
                       help='instance maps root (default: the dataset\'s '
                       'own; connected components where absent)')
-    data.add_argument('--num-classes', type=int, help='custom dataset')
-    data.add_argument('--suffix', help='mask file ending (custom: .png)')
-    data.add_argument('--ignore-index', type=int)
-    data.add_argument('--background-class', type=int,
-                      help='class that is not an object (custom)')
-    params = parser.add_argument_group('noise parameters')
-    params.add_argument('--kernel-min', type=int, help='dilate/erode/morph')
-    params.add_argument('--kernel-max', type=int, help='dilate/erode/morph')
-    params.add_argument('--alpha', type=float,
-                        help='elastic: max displacement (pixels)')
-    params.add_argument('--sigma', type=float,
-                        help='elastic: smoothness (pixels)')
-    params.add_argument('--epsilon', type=float,
-                        help='polygon: tolerance (pixels)')
-    params.add_argument('--max-shift', type=int, help='shift: pixels')
-    params.add_argument('--kernel', type=int,
-                        help='outline: square kernel side (pixels)')
-    params.add_argument('--tolerance', type=float,
-                        help='outline: simplification tolerance '
-                        '(pixels)')
-    params.add_argument('--strength', type=float,
-                        help='area-change: changed pixels per '
-                        'foreground pixel')
-    params.add_argument('--spec',
-                        help='mix: YAML/JSON file or inline steps '
-                        '"region-flip:rate=0.2;morph:rate=0.3,kernel_max=9"')
-    params.add_argument('--confusions',
-                        help='asym: YAML/JSON file {class: [classes]}')
+    data.add_argument('--num-classes', type=int, metavar='C',
+                      help='number of classes (required for custom; '
+                      'default: the dataset\'s)')
+    data.add_argument('--suffix', metavar='END',
+                      help='mask file ending (default: voc and custom '
+                      '.png; cityscapes _gtFine_labelTrainIds.png)')
+    data.add_argument('--ignore-index', type=int, metavar='I',
+                      help='label of unannotated pixels, never changed '
+                      '(default 255)')
+    data.add_argument('--background-class', type=int, metavar='B',
+                      help='class that surrounds objects and is no region '
+                      '(default: voc 0; cityscapes, custom none)')
+    params = parser.add_argument_group(
+        'noise parameters (each for the noises named)')
+    for flag, metavar, text in (
+            ('--kernel-min', 'K', 'smallest kernel diameter in px'),
+            ('--kernel-max', 'K', 'largest kernel diameter in px'),
+            ('--alpha', 'PX', 'max displacement in px'),
+            ('--sigma', 'PX', 'smoothness in px'),
+            ('--epsilon', 'PX', 'max outline deviation in px'),
+            ('--max-shift', 'PX', 'largest shift in px'),
+            ('--kernel', 'K', 'square kernel side in px'),
+            ('--tolerance', 'PX', 'simplification tolerance in px'),
+            ('--strength', 'S', 'changed pixels per foreground pixel'),
+            ('--spec', 'SPEC', 'YAML/JSON file or inline steps '
+             '"region-flip:rate=0.2;morph:rate=0.3,kernel_max=9"'),
+            ('--confusions', 'FILE', 'YAML/JSON file {class: [classes]}')):
+        dest = flag[2:].replace('-', '_')
+        kind = {'--spec': str, '--confusions': str}.get(
+            flag, int if metavar == 'K' or flag == '--max-shift' else float)
+        params.add_argument(
+            flag, type=kind, metavar=metavar,
+            help=f'{text} ({_defaults(NOISE_FLAGS[dest])})')
     run = parser.add_argument_group('run')
-    run.add_argument('--target-pixel-rate', type=float,
-                     help='calibrate --rate to this measured pixel rate')
-    run.add_argument('--calibration-files', type=int, default=32)
+    run.add_argument('--target-pixel-rate', type=float, metavar='P',
+                     help='calibrate --rate so the measured pixel noise '
+                     'rate is P (default: no calibration)')
+    run.add_argument('--calibration-files', type=int, default=32,
+                     metavar='N', help='files sampled for the calibration '
+                     '(default %(default)s)')
     run.add_argument('--preview', type=int, default=0, metavar='K',
-                     help='write K overlays to OUT/preview')
-    run.add_argument('--preview-dir')
-    run.add_argument('--overwrite', action='store_true')
+                     help='write K overlays image | clean | noisy | changed, '
+                     'zoomed where the noise is (default %(default)s)')
+    run.add_argument('--preview-dir', metavar='DIR',
+                     help='where to write them (default: OUT/preview)')
+    run.add_argument('--overwrite', action='store_true',
+                     help='redo every file of a non-empty OUT (default: '
+                     'refuse a non-empty OUT)')
     run.add_argument('--resume', action='store_true',
-                     help='keep outputs already written, do the rest')
+                     help='keep outputs already written by a run with the '
+                     'same settings, do the rest (default: off)')
     run.add_argument('--skip-bad', action='store_true',
-                     help='list bad masks in the report instead of failing')
-    run.add_argument('--quiet', action='store_true', help='no progress bar')
+                     help='list bad masks in the report instead of failing '
+                     '(default: stop at the first)')
+    run.add_argument('--quiet', action='store_true',
+                     help='no progress bar (default: shown)')
     return parser
 
 
 def _load_confusions(path, spec):
     """``{class: [classes]}`` from YAML/JSON, by index or class name."""
+    import yaml  # only for --confusions: keeps the start-up short
     try:
         with open(path) as file:
             confusions = yaml.safe_load(file)

@@ -9,6 +9,8 @@ depend on the number of workers or on resuming.
 import json
 import multiprocessing
 import os
+import signal
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
@@ -20,6 +22,7 @@ from .base import MaskNoise
 from .errors import NoiseError
 from .mask_io import (
     TEMP_SUFFIX,
+    broken_link,
     is_temp_file,
     read_label_png,
     read_mask,
@@ -69,8 +72,51 @@ class FileResult:
     used_instances: bool = False
 
 
+def _walk_masks(src, suffix):
+    """Relative POSIX paths under ``src`` ending in ``suffix``, following
+    directory symlinks. A file symlink that leads nowhere is listed too
+    (reading it names the problem).
+
+    Raises:
+        NoiseError: A broken directory-like symlink (the masks it held are
+            unknown) or a directory symlink back to one of its parents.
+    """
+    rels = []
+
+    def walk(directory, rel, parents):
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            raise NoiseError(f'{directory}: cannot list ({exc})') from exc
+        for entry in entries:
+            path = Path(entry.path)
+            child = f'{rel}{entry.name}'
+            try:
+                is_dir = entry.is_dir()  # follows symlinks
+            except OSError:  # e.g. a symlink loop
+                is_dir = False
+            if is_dir:
+                real = os.path.realpath(path)
+                if real in parents:
+                    raise NoiseError(f'{path}: directory symlink loop (back '
+                                     f'to {real})')
+                walk(path, child + '/', parents | {real})
+            elif entry.name.endswith(suffix):
+                if not is_temp_file(path):
+                    rels.append(child)
+            elif broken_link(path):
+                raise NoiseError(f'{path}: {broken_link(path)}; masks it '
+                                 f'may hold would be missed')
+
+    walk(src, '', frozenset({os.path.realpath(src)}))
+    return rels
+
+
 def list_masks(src, spec, ann_file=None):
     """Relative POSIX paths of the masks under ``src``, sorted.
+
+    Directory symlinks are followed (a loop is an error); a symlink that
+    leads nowhere is an error naming it.
 
     Args:
         src (Path): Mask root.
@@ -82,10 +128,7 @@ def list_masks(src, spec, ann_file=None):
     src = Path(src)
     suffix = spec.mask_suffix
     if ann_file is None:
-        rels = sorted(
-            path.relative_to(src).as_posix() for path in src.rglob('*' +
-                                                                   suffix)
-            if path.is_file() and not is_temp_file(path))
+        rels = sorted(_walk_masks(src, suffix))
         if not rels:
             raise NoiseError(f'{src}: no masks ending in {suffix!r}')
         return rels
@@ -149,11 +192,45 @@ def corrupt_file(job, rel):
 
 
 _WORKER_JOB = None
+_WORKER_PARENT = None
 
 
-def _init_worker(job):
-    global _WORKER_JOB
-    _WORKER_JOB = job
+def _exit_quietly(signum, frame):
+    # SystemExit unwinds through write_mask, which removes its temp file;
+    # a pool worker exits on it without a traceback.
+    raise SystemExit(128 + signum)
+
+
+def _die_with_parent():
+    """Have the kernel send SIGTERM when the main process dies (Linux)."""
+    if not sys.platform.startswith('linux'):
+        return
+    import ctypes
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):  # PR_SET_PDEATHSIG unavailable
+        pass
+
+
+def _init_worker(job, parent):
+    """Worker set-up: stop with the main process, quietly.
+
+    Ctrl-C reaches the whole process group; the main process handles it
+    and terminates the pool (SIGTERM), so workers ignore SIGINT.
+    """
+    global _WORKER_JOB, _WORKER_PARENT
+    _WORKER_JOB, _WORKER_PARENT = job, parent
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_quietly)
+    _die_with_parent()
+    _stop_if_orphaned()
+
+
+def _stop_if_orphaned():
+    # Where the kernel cannot signal it: no more writes once the main
+    # process is gone.
+    if os.getppid() != _WORKER_PARENT:
+        raise SystemExit(1)
 
 
 def _start_pool(job, workers):
@@ -167,12 +244,14 @@ def _start_pool(job, workers):
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
-        return multiprocessing.Pool(workers, _init_worker, (job, ))
+        return multiprocessing.Pool(workers, _init_worker,
+                                    (job, os.getpid()))
     finally:
         cv2.setNumThreads(threads)
 
 
 def _corrupt_in_worker(rel):
+    _stop_if_orphaned()
     return corrupt_file(_WORKER_JOB, rel)
 
 

@@ -15,23 +15,25 @@ import numpy as np
 _CROP_MARGIN = 32
 
 
-def _nearest_values(donors, values):
-    """For every pixel: (distance to, value of) the nearest donor.
+def _nearest_values(donors, values, at=None):
+    """(distance to, value of) the nearest donor, for every pixel or for
+    the pixels ``at`` (an index tuple) only.
 
     Uses OpenCV's 5x5 chamfer approximation of the Euclidean distance.
     """
     distance, labels = cv2.distanceTransformWithLabels(
-        (~donors).astype(np.uint8), cv2.DIST_L2, 5,
+        (~donors).view(np.uint8), cv2.DIST_L2, 5,
         labelType=cv2.DIST_LABEL_PIXEL)
-    lookup = np.zeros(labels.max() + 1, dtype=values.dtype)
-    lookup[labels[donors]] = values[donors]
-    return distance, lookup[labels]
+    # label k is the k-th donor in raster order
+    lookup = np.concatenate([values[:1, :1].ravel(), values[donors]])
+    if at is None:
+        return distance, lookup.take(labels)
+    return distance[at], lookup.take(labels[at])
 
 
-def _fill_values(donors, targets, values):
-    """Values of the nearest donor of each target (in ``targets``
-    order), or ``None`` when there is no donor."""
-    rows, cols = np.nonzero(targets)
+def _fill_values(donors, rows, cols, values):
+    """Values of the nearest donor of each target pixel ``(rows, cols)``,
+    or ``None`` when there is no donor."""
     shape = donors.shape
     top = max(rows.min() - _CROP_MARGIN, 0)
     bottom = min(rows.max() + _CROP_MARGIN + 1, shape[0])
@@ -43,15 +45,15 @@ def _fill_values(donors, targets, values):
     if is_full:
         crop, top, left = (slice(None), slice(None)), 0, 0
     if donors[crop].any():
-        distance, nearest = _nearest_values(donors[crop], values[crop])
-        local = (rows - top, cols - left)
+        distance, nearest = _nearest_values(donors[crop], values[crop],
+                                            (rows - top, cols - left))
         # A donor outside the crop is more than the margin away (the
         # 0.9 allows for the chamfer approximation).
-        if is_full or distance[local].max() <= 0.9 * _CROP_MARGIN:
-            return nearest[local]
+        if is_full or distance.max() <= 0.9 * _CROP_MARGIN:
+            return nearest
     if is_full or not donors.any():
         return None
-    return _nearest_values(donors, values)[1][rows, cols]
+    return _nearest_values(donors, values, (rows, cols))[1]
 
 
 def fill_holes(mask, holes, hole_class, ignore_index=255, background=None):
@@ -68,16 +70,19 @@ def fill_holes(mask, holes, hole_class, ignore_index=255, background=None):
         np.ndarray: A filled copy of ``mask``.
     """
     out = mask.copy()
-    if not holes.any():
+    rows, cols = np.nonzero(holes)
+    if not len(rows):
         return out
     usable = ~holes & (mask != ignore_index)
-    for cls in np.unique(hole_class[holes]):
-        targets = holes & (hole_class == cls)
-        nearest = _fill_values(usable & (mask != cls), targets, mask)
+    classes = hole_class[rows, cols]
+    for cls in np.unique(classes):
+        of_class = classes == cls
+        at = (rows[of_class], cols[of_class])
+        nearest = _fill_values(usable & (mask != cls), *at, mask)
         if nearest is not None:
-            out[targets] = nearest
+            out[at] = nearest
         elif background is not None and background != cls:
-            out[targets] = background
+            out[at] = background
         else:
-            out[targets] = cls
+            out[at] = cls
     return out

@@ -12,14 +12,15 @@ class PixelFlip(MaskNoise):
     random other class (salt-and-pepper label noise)."""
 
     def _apply(self, mask, rng, regions):
-        flip = rng.random(mask.shape) < self.rate
-        # Offset 1..C-1 mod C: uniform over the other classes.
-        offset = rng.integers(1, self.num_classes, size=mask.shape,
-                              dtype=np.int16)
-        flip &= mask != self.ignore_index
+        # float32 draws (24-bit resolution) are half the cost of float64
+        flip = np.flatnonzero(rng.random(mask.size, dtype=np.float32) <
+                              self.rate)
+        # Offset 1..C-1 mod C: uniform over the other classes; drawn for
+        # the flipped pixels only (ignored ones are restored by the caller)
+        offset = rng.integers(1, self.num_classes, size=len(flip))
         noisy = mask.copy()
-        flipped = (mask[flip].astype(np.int64) + offset[flip])
-        noisy[flip] = flipped % self.num_classes
+        flat = noisy.reshape(-1)
+        flat[flip] = (flat[flip] + offset) % self.num_classes
         return noisy
 
 

@@ -5,18 +5,44 @@ and worker processes; :meth:`NoiseStats.summary` turns them into the
 report's metrics. A new metric is a new count in ``update``/``merge`` and
 a new entry in ``summary``.
 """
+import cv2
 import numpy as np
 
 from .severity import boundary_counts, boundary_scores
 
 
+def _pair_histogram(clean, noisy, num_classes, ignore_index):
+    """The confusion matrix by OpenCV's 2-D histogram (several times
+    numpy's bincount), or None where it does not apply or a label is out
+    of range (the caller then finds which)."""
+    if not (clean.dtype == noisy.dtype == np.uint8 and clean.size < 1 << 24
+            and num_classes <= 256):
+        return None  # float32 counts are exact below 2**24 pixels
+    clean, noisy = np.ascontiguousarray(clean), np.ascontiguousarray(noisy)
+    valid = None
+    if 0 <= ignore_index < 256:
+        valid = cv2.compare(clean, ignore_index, cv2.CMP_NE)
+    counts = cv2.calcHist([clean, noisy], [0, 1], valid,
+                          [num_classes, num_classes],
+                          [0, num_classes, 0, num_classes])
+    counts = counts.astype(np.int64)
+    expected = clean.size if valid is None else cv2.countNonZero(valid)
+    return counts if counts.sum() == expected else None
+
+
 def confusion_matrix(clean, noisy, num_classes, ignore_index=255):
     """(C, C) int64 counts of clean class (row) -> noisy class (column)
     over the pixels that are not ignored in ``clean``."""
+    counts = _pair_histogram(clean, noisy, num_classes, ignore_index)
+    if counts is not None:
+        return counts
     valid = clean != ignore_index
     if np.any(noisy[valid] == ignore_index):
         raise ValueError('noisy mask is ignored where the clean one is not')
-    pairs = clean[valid].astype(np.int64) * num_classes + noisy[valid]
+    before, after = clean[valid].astype(np.int64), noisy[valid]
+    if before.size and max(before.max(), after.max()) >= num_classes:
+        raise ValueError(f'a label >= num_classes {num_classes}')
+    pairs = before * num_classes + after
     counts = np.bincount(pairs, minlength=num_classes * num_classes)
     return counts.reshape(num_classes, num_classes)
 
@@ -77,16 +103,17 @@ class NoiseStats:
 
     def update(self, clean, noisy, regions=None):
         """Add one clean/noisy pair; ``regions`` of the clean mask."""
+        changed = clean != noisy
         self.confusion += confusion_matrix(clean, noisy, self.num_classes,
                                            self.ignore_index)
         self.boundary += boundary_counts(clean, noisy, self.ignore_index,
                                          self.boundary_tolerance)
-        changed = clean != noisy
         self.images += 1
         self.images_touched += int(changed.any())
         if regions is not None:
             self.regions += len(regions)
-            touched = np.unique(regions.ids[changed])
+            touched = np.bincount(regions.ids[changed],
+                                  minlength=len(regions) + 1)[1:]
             self.regions_touched += int(np.count_nonzero(touched))
         return self
 

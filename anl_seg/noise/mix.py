@@ -1,8 +1,6 @@
 """Compositions of noises, configured inline or from a YAML/JSON file."""
 from pathlib import Path
 
-import yaml
-
 from .base import MaskNoise
 from .errors import NoiseError
 from .regions import extract_regions
@@ -17,6 +15,7 @@ from .registry import (
 
 def parse_value(text):
     """A scalar or list written on the command line (YAML syntax)."""
+    import yaml  # only for mix specs: keeps the CLI's start-up short
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -49,6 +48,7 @@ def load_mix_spec(spec):
     if isinstance(spec, (list, tuple)):
         steps = spec
     elif Path(str(spec)).is_file():
+        import yaml
         try:
             steps = yaml.safe_load(Path(spec).read_text())
         except (OSError, yaml.YAMLError) as exc:

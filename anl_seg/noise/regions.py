@@ -4,13 +4,12 @@ A region is one object instance where an instance map says so, otherwise
 one connected component (8-connectivity) of one class. Ignored pixels and
 the dataset's background class (e.g. VOC's 0) belong to no region.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import List, Optional
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 from .errors import NoiseError
 
@@ -24,23 +23,31 @@ class Regions:
             ``k``-th region (1-based).
         classes (np.ndarray): int64 (R,); class of region ``k`` at
             ``k - 1``.
-        areas (np.ndarray): int64 (R,); pixel count per region.
+        areas (np.ndarray): int64 (R,); pixel count per region, computed
+            on first use (a full pass over ``ids`` that flips do not need).
         object_ids (np.ndarray, optional): The object-id map the regions
             came from, kept so they can be rebuilt for a changed mask.
         boxes (list[tuple[slice, slice]]): Bounding box per region,
-            computed on first use (a full pass over ``ids`` that region
-            flips do not need).
+            computed on first use.
     """
     ids: np.ndarray
     classes: np.ndarray
-    areas: np.ndarray
     object_ids: Optional[np.ndarray] = None
+    known_areas: Optional[np.ndarray] = field(default=None, repr=False)
 
     def __len__(self):
         return len(self.classes)
 
     @cached_property
+    def areas(self) -> np.ndarray:
+        if self.known_areas is not None:
+            return self.known_areas
+        return np.bincount(self.ids.ravel(),
+                           minlength=len(self) + 1)[1:].astype(np.int64)
+
+    @cached_property
     def boxes(self) -> List[tuple]:
+        from scipy import ndimage  # only here: keeps imports light
         return ndimage.find_objects(self.ids, max_label=len(self.classes))
 
 
@@ -100,10 +107,12 @@ def extract_regions(mask, ignore_index=255, background=None,
         in_region &= ~is_object
     num_objects = len(classes)
     _label_components(mask, in_region, ids, classes)
-    if len(classes) > num_objects or areas is None:
-        areas = np.bincount(ids.ravel(), minlength=len(classes) + 1)[1:]
+    if len(classes) > num_objects:
+        areas = None  # counted on first use
     return Regions(ids=ids, classes=np.asarray(classes, dtype=np.int64),
-                   areas=areas.astype(np.int64), object_ids=object_ids)
+                   object_ids=object_ids,
+                   known_areas=None if areas is None else
+                   areas.astype(np.int64))
 
 
 def _label_components(mask, in_region, ids, classes):
@@ -114,11 +123,18 @@ def _label_components(mask, in_region, ids, classes):
     present, component_of = _class_masks(mask, in_region)
     for cls in present:
         component = component_of(cls)
+        # label only the class's bounding box: most classes cover a part.
+        # Its corner on even coordinates keeps OpenCV's 2x2-block scan,
+        # so components are numbered as on the whole image.
+        left, top, width, height = cv2.boundingRect(component)
+        box = (slice(top - top % 2, top + height),
+               slice(left - left % 2, left + width))
+        component = component[box]
         # (WithStats would give the areas, but costs 6x the labelling)
         count, labels = cv2.connectedComponents(
             component, connectivity=8, ltype=cv2.CV_32S)
         # ids = labels + offset on the component only
-        cv2.add(labels, len(classes), dst=ids, mask=component)
+        np.add(labels, len(classes), out=ids[box], where=component != 0)
         classes.extend([int(cls)] * (count - 1))
 
 

@@ -11,7 +11,7 @@ from typing import Dict, Optional, Tuple
 import cv2
 import numpy as np
 
-from ..datasets.metainfo import (
+from ..metainfo import (
     CITYSCAPES_CLASSES,
     CITYSCAPES_PALETTE,
     VOC_CLASSES,
