@@ -89,7 +89,12 @@ class FitMonitorHook(Hook):
             clean_masks=clean, batch_size=self.batch_size,
             num_workers=self.num_workers)
         if self.interval is None:
-            epoch = len(runner.train_dataloader)
+            # One epoch: every rank draws its own batches (samplers report
+            # the whole dataset's length).
+            loader = runner.train_dataloader
+            epoch = math.ceil(
+                len(loader.dataset) /
+                (loader.batch_size * dist.get_world_size()))
             self.interval = max(epoch, math.ceil(runner.max_iters /
                                                  self.num_passes))
         self.work_out = osp.join(runner.work_dir, self.out_dir)
