@@ -94,7 +94,7 @@ class FitMonitorHook(Hook):
             loader = runner.train_dataloader
             epoch = math.ceil(
                 len(loader.dataset) /
-                (loader.batch_size * dist.get_world_size()))
+                ((loader.batch_size or 1) * dist.get_world_size()))
             self.interval = max(epoch, math.ceil(runner.max_iters /
                                                  self.num_passes))
         self.work_out = osp.join(runner.work_dir, self.out_dir)
