@@ -230,9 +230,11 @@ def class_prob_sums(log_prob: Tensor, valid: Tensor):
     Returns:
         tuple[Tensor, Tensor]: ``sums`` of shape ``(C,)`` and ``count``.
     """
-    mask = valid.to(log_prob.dtype)
-    sums = torch.einsum('nc...,n...->c', log_prob.exp(), mask)
-    return sums, mask.sum()
+    # a select, not a product: an ignored pixel's nan/inf logit (whose
+    # softmax is nan) must add nothing, and 0 * nan is nan
+    prob = torch.where(valid.unsqueeze(1), log_prob.exp(), 0.0)
+    sums = prob.transpose(0, 1).reshape(prob.shape[1], -1).sum(dim=1)
+    return sums, valid.sum().to(log_prob.dtype)
 
 
 def entropy_regularizer(sums: Tensor, count: Tensor,

@@ -419,9 +419,10 @@ class FusedPixelLoss(torch.autograd.Function):
     def forward(ctx, logits: Tensor, label: Tensor, formula: FusedFormula,
                 ignore_index: int, kernels):
         num, classes = logits.shape[:2]
+        pixels = math.prod(label.shape[1:])
         needs_grad = ctx.needs_input_grad[0]
-        loss, saved = kernels.forward(logits.reshape(num, classes, -1),
-                                      label.reshape(num, -1), formula,
+        loss, saved = kernels.forward(logits.reshape(num, classes, pixels),
+                                      label.reshape(num, pixels), formula,
                                       ignore_index, needs_grad)
         if needs_grad:
             ctx.formula, ctx.ignore_index = formula, ignore_index
@@ -434,9 +435,10 @@ class FusedPixelLoss(torch.autograd.Function):
     def backward(ctx, grad_loss):
         logits, label, *saved = ctx.saved_tensors
         num, classes = logits.shape[:2]
-        scale = grad_loss.reshape(num, -1).to(saved[0].dtype)
-        grad = ctx.kernels.backward(logits.reshape(num, classes, -1),
-                                    label.reshape(num, -1), scale, saved,
+        pixels = math.prod(label.shape[1:])
+        scale = grad_loss.reshape(num, pixels).to(saved[0].dtype)
+        grad = ctx.kernels.backward(logits.reshape(num, classes, pixels),
+                                    label.reshape(num, pixels), scale, saved,
                                     varying_terms(ctx.formula.terms),
                                     ctx.ignore_index)
         return grad.reshape(logits.shape), None, None, None, None
