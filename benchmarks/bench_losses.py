@@ -108,11 +108,7 @@ def peak_bytes(step, device) -> int:
 
 def impl_label(loss, logits) -> str:
     """The path ``loss`` takes on ``logits``: compiled, fused or reference."""
-    from anl_seg.models.losses.compiled import CompiledKernels, kernels_for
-    if getattr(loss, 'impl', None) is None or loss._formula_to_use() is None:
-        return 'reference'
-    kernels = kernels_for(loss._impl_to_use(), logits)
-    return 'compiled' if isinstance(kernels, CompiledKernels) else 'fused'
+    return loss.path(logits)
 
 
 def bench_shape(shape, names, device, repeat, impls):
@@ -186,7 +182,7 @@ def to_markdown(report) -> str:
 
 def main(argv=None):
     import anl_seg  # noqa: F401  (registers the losses)
-    from anl_seg.models.losses.base import IMPLS
+    from anl_seg.models.losses.backends import IMPLS
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
     parser.add_argument('--quick', action='store_true',
