@@ -9,8 +9,14 @@ Peak memory is what the step allocates on top of the existing logits and
 labels: ``torch.profiler`` allocator events on CPU (exact), and
 ``torch.cuda.max_memory_allocated`` on CUDA.
 
+Each row also gives the spread of the paired ratios (loss run / the CE run
+next to it: first and third quartile) and the machine's load average while
+the shape was timed, since a shared machine moves both.
+
 Usage::
 
+    # CPU, 10^5 to 10^8 logits (the committed table)
+    python benchmarks/bench_losses.py --device cpu --scaling
     # CPU, small shapes (minutes)
     python benchmarks/bench_losses.py --device cpu --quick
     # GPU, the shapes of the issue
@@ -20,6 +26,7 @@ Writes ``benchmarks/results/bench_losses_<device>.{json,md}`` and the
 matching section of ``benchmarks/RESULTS.md``.
 """
 import argparse
+import os
 import platform
 import statistics
 import subprocess
@@ -42,6 +49,9 @@ BASELINE = 'CrossEntropyLoss'
 FULL_SHAPES = ((4, 21, 512, 512), (2, 19, 512, 1024), (2, 19, 1024, 2048),
                (8, 150, 512, 512))
 QUICK_SHAPES = ((4, 21, 128, 128), (2, 19, 128, 256), (1, 150, 64, 128))
+# 10^5, 10^6, 10^7 and 10^8 logits (Cityscapes' 19 classes)
+SCALING_SHAPES = ((2, 19, 52, 52), (2, 19, 160, 165), (2, 19, 512, 515),
+                  (2, 19, 1620, 1625))
 # The losses the issue sets targets for.
 TARGETS = ('ANLCELoss', 'ANLFLLoss', 'NCE+RCE', 'GCELoss')
 
@@ -77,8 +87,11 @@ def make_step(loss, logits, label):
 
 
 def time_interleaved(step, baseline_step, device, repeat):
-    """Seconds of ``step`` and of ``baseline_step``, alternated: the
-    medians, and the minima (the least disturbed run of each)."""
+    """Seconds of ``step`` and of ``baseline_step``, alternated (CE first).
+
+    Returns the medians, the minima (the least disturbed run of each) and
+    the quartiles of the paired ratios ``step / baseline_step``.
+    """
     times = {step: [], baseline_step: []}
     step()
     baseline_step()
@@ -89,9 +102,12 @@ def time_interleaved(step, baseline_step, device, repeat):
             fn()
             _sync(device)
             times[fn].append(time.perf_counter() - start)
+    ratios = [a / b for a, b in zip(times[step], times[baseline_step])]
+    quartiles = (statistics.quantiles(ratios, n=4) if len(ratios) > 1 else
+                 ratios * 3)
     return (statistics.median(times[step]),
             statistics.median(times[baseline_step]), min(times[step]),
-            min(times[baseline_step]))
+            min(times[baseline_step]), quartiles[0], quartiles[2])
 
 
 def peak_bytes(step, device) -> int:
@@ -132,14 +148,16 @@ def bench_shape(shape, names, device, repeat, impls):
                 continue  # 'auto' already ran this path
             done.add(label_of_impl)
             step = make_step(loss, logits, label)
-            seconds, base_seconds, best, base_best = time_interleaved(
-                step, baseline_step, device, repeat)
+            seconds, base_seconds, best, base_best, q1, q3 = \
+                time_interleaved(step, baseline_step, device, repeat)
             peak = peak_bytes(step, device)
             rows.append(
                 dict(loss=name, impl=label_of_impl,
                      ms=seconds * 1e3, ce_ms=base_seconds * 1e3,
                      time_ratio=seconds / base_seconds,
+                     ratio_q1=q1, ratio_q3=q3,
                      best_ratio=best / base_best,
+                     load=os.getloadavg()[0],
                      peak_mib=peak / 2**20,
                      ce_peak_mib=baseline_peak / 2**20,
                      memory_ratio=peak / baseline_peak))
@@ -148,7 +166,9 @@ def bench_shape(shape, names, device, repeat, impls):
                   f'{rows[-1]["time_ratio"]:>8.2f}'
                   f'{rows[-1]["best_ratio"]:>8.2f}'
                   f'{rows[-1]["peak_mib"]:>10.1f}'
-                  f'{rows[-1]["memory_ratio"]:>8.2f}', flush=True)
+                  f'{rows[-1]["memory_ratio"]:>8.2f}'
+                  f'{rows[-1]["ratio_q1"]:>6.2f}-{rows[-1]["ratio_q3"]:.2f}',
+                  flush=True)
     return rows
 
 
@@ -158,25 +178,31 @@ def to_markdown(report) -> str:
         f'torch {report["torch"]}, {report["threads"]} threads, median of '
         f'{report["repeat"]} fwd+bwd, each interleaved with mmseg '
         '`CrossEntropyLoss(avg_non_ignore=True)` on the same inputs (10% '
-        'ignored). `x CE`: time and extra peak memory over that baseline; '
-        '`best x CE`: the fastest run of each (the least disturbed by the '
-        'machine, e.g. by allocator page faults).',
+        'ignored). `x CE`: time (ratio of the medians) and extra peak '
+        'memory over that baseline; `q1-q3`: quartiles of the paired '
+        'ratios (each run over the CE run next to it); `best x CE`: the '
+        'fastest run of each (the least disturbed by the machine); `load`: '
+        "the machine's 1-minute load average after the row.",
     ]
     if report.get('note'):
         lines += ['', report['note']]
     lines += [
-        '', '| shape | loss | impl | ms | CE ms | time x CE | best x CE | '
-        'peak MiB | memory x CE |',
-        '|---|---|---|---:|---:|---:|---:|---:|---:|'
+        '', '| shape | logits | loss | impl | ms | CE ms | time x CE | '
+        'q1-q3 | best x CE | peak MiB | memory x CE | load |',
+        '|---|---:|---|---|---:|---:|---:|---|---:|---:|---:|---:|'
     ]
     for shape, rows in report['results'].items():
         for row in rows:
+            logits = 1
+            for dim in shape.split('x'):
+                logits *= int(dim)
             lines.append(
-                f'| {shape} | {row["loss"]} | {row["impl"]} | '
-                f'{row["ms"]:.1f} | {row["ce_ms"]:.1f} | '
-                f'{row["time_ratio"]:.2f} | {row["best_ratio"]:.2f} | '
-                f'{row["peak_mib"]:.1f} | '
-                f'{row["memory_ratio"]:.2f} |')
+                f'| {shape} | {logits:.1e} | {row["loss"]} | '
+                f'{row["impl"]} | {row["ms"]:.2f} | {row["ce_ms"]:.2f} | '
+                f'{row["time_ratio"]:.2f} | '
+                f'{row["ratio_q1"]:.2f}-{row["ratio_q3"]:.2f} | '
+                f'{row["best_ratio"]:.2f} | {row["peak_mib"]:.1f} | '
+                f'{row["memory_ratio"]:.2f} | {row["load"]:.1f} |')
     return '\n'.join(lines) + '\n'
 
 
@@ -187,6 +213,8 @@ def main(argv=None):
     parser.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
     parser.add_argument('--quick', action='store_true',
                         help='small shapes (CPU in minutes)')
+    parser.add_argument('--scaling', action='store_true',
+                        help='10^5, 10^6, 10^7 and 10^8 logits')
     parser.add_argument('--shape', type=int, nargs=4, action='append',
                         metavar=('N', 'C', 'H', 'W'),
                         help='instead of the default shapes; repeatable')
@@ -207,7 +235,8 @@ def main(argv=None):
         parser.error('--device cuda but torch.cuda.is_available() is False')
     if args.threads:
         torch.set_num_threads(args.threads)
-    shapes = args.shape or (QUICK_SHAPES if args.quick else FULL_SHAPES)
+    shapes = args.shape or (QUICK_SHAPES if args.quick else
+                            SCALING_SHAPES if args.scaling else FULL_SHAPES)
     names = args.losses or [name for name in LOSSES if name != BASELINE]
     unknown = sorted(set(names) - set(LOSSES))
     if unknown:
@@ -218,7 +247,7 @@ def main(argv=None):
     print(f'{report["machine"]}, torch {report["torch"]}, '
           f'{report["threads"]} threads')
     print(f'{"shape":<16}{"loss":<16}{"impl":<10}{"ms":>9}{"x CE":>8}'
-          f'{"best":>8}{"peak MiB":>10}{"x CE":>8}')
+          f'{"best":>8}{"peak MiB":>10}{"x CE":>8}{"q1-q3":>12}')
     for shape in shapes:
         report['results']['x'.join(map(str, shape))] = bench_shape(
             tuple(shape), names, args.device, args.repeat,

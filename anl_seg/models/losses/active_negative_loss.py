@@ -30,7 +30,7 @@ def class_prob_sums(cls_score: Tensor, valid: Tensor):
     # a select, not a product: an ignored pixel's nan/inf logit (softmax nan)
     # must add nothing, and 0 * nan is nan
     prob = torch.where(valid.unsqueeze(1), prob, 0.0)
-    sums = prob.transpose(0, 1).reshape(prob.shape[1], -1).sum(dim=1)
+    sums = prob.sum(dim=[0, *range(2, prob.dim())])
     return sums, valid.sum().to(sums.dtype)
 
 

@@ -27,7 +27,7 @@ from torch import Tensor
 from . import eager
 
 #: ``impl='auto'`` compiles logits with at least this many elements.
-AUTO_MIN_ELEMENTS = 1 << 20
+AUTO_MIN_ELEMENTS = 1 << 16
 
 _failed = False  # set once compiling failed in this process
 
