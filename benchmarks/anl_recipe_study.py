@@ -196,9 +196,6 @@ def _register_study_losses():
     import torch
 
     from anl_seg.models.losses import ANLCELoss
-    from anl_seg.models.losses.active_negative_loss import (
-        class_prob_sums,
-    )
     from anl_seg.models.losses.distributed import all_reduce_sum
     from anl_seg.models.losses.formula import (
         ClassTerm,
@@ -221,7 +218,7 @@ def _register_study_losses():
             self.prior = check_prior(prior)
             # training forwards seen during the warm-up (a hook may set it)
             self.step = 0
-            self._label, self._gain = None, 1.0
+            self._gain, self._ignore_index = 1.0, self.ignore_index
 
         def formula(self):
             weight = warmup_weight(self.step, self.warmup_iters)
@@ -232,30 +229,31 @@ def _register_study_losses():
             return Weighted(((weight, super().formula()),
                              (gain, CrossEntropy())))
 
-        def forward(self, cls_score, label, *args, **kwargs):
-            self._label, self._gain = label, self.init_gain(
-                cls_score.shape[1])
-            try:
-                loss = super().forward(cls_score, label, *args, **kwargs)
-            finally:
-                self._label = None
+        def forward(self, cls_score, label, *args, ignore_index=None,
+                    **kwargs):
+            self._gain = self.init_gain(cls_score.shape[1])
+            self._ignore_index = (self.ignore_index if ignore_index is None
+                                  else ignore_index)
+            loss = super().forward(cls_score, label, *args,
+                                   ignore_index=ignore_index, **kwargs)
             if self.training and self.step < self.warmup_iters:
                 self.step += 1
             return loss
 
-        def batch_term(self, cls_score, valid):
-            if self.prior is None or self.lamb == 0:
-                return super().batch_term(cls_score, valid)
-            sums, count = class_prob_sums(cls_score, valid)
+        def batch_term(self, prob_sums, count, label):
+            if self.prior is None:
+                return super().batch_term(prob_sums, count, label)
+            sums, total = prob_sums, count.to(prob_sums.dtype)
             if self.sync_prior:
-                sums, count = all_reduce_sum(sums, count)
-            prior = self._prior_of(valid, sums.numel())
-            return self.lamb * prior_kl_regularizer(sums, count, prior,
+                sums, total = all_reduce_sum(sums, total)
+            prior = self._prior_of(label, sums.numel())
+            return self.lamb * prior_kl_regularizer(sums, total, prior,
                                                     self.p_min)
 
-        def _prior_of(self, valid, num_classes):
+        def _prior_of(self, label, num_classes):
             if self.prior == 'batch':
-                marginal = label_marginal(self._label, valid, num_classes)
+                valid = label != self._ignore_index
+                marginal = label_marginal(label, valid, num_classes)
                 if self.sync_prior:
                     # pixel-count weighted mean of the processes' marginals
                     num_valid = valid.sum().to(marginal)
@@ -267,7 +265,7 @@ def _register_study_losses():
                 raise ValueError(f'prior has {len(self.prior)} entries but '
                                  f'cls_score has {num_classes} classes')
             prior = torch.tensor(self.prior, dtype=torch.float32,
-                                 device=valid.device)
+                                 device=label.device)
             return prior / prior.sum()
 
     class OthersTerm(ClassTerm):

@@ -21,6 +21,7 @@ IGNORE = 255
 CASES = {
     'anl_ce': dict(type='ANLCELoss', alpha=5.0, beta=5.0),
     'anl_fl': dict(type='ANLFLLoss', alpha=5.0, beta=5.0, gamma=0.5),
+    'anl_ce_er': dict(type='ANLCELoss', alpha=5.0, beta=5.0, lamb=2.0),
     'nce_rce': dict(type='ActivePassiveLoss', active=dict(type='NCELoss'),
                     passive=dict(type='RCELoss')),
     'nfl_mae': dict(type='ActivePassiveLoss', beta=2.0,
@@ -254,7 +255,8 @@ needs_compile = pytest.mark.skipif(
 
 
 @needs_compile
-@pytest.mark.parametrize('name', ['anl_ce', 'anl_fl', 'nce_rce', 'gce'])
+@pytest.mark.parametrize('name', ['anl_ce', 'anl_fl', 'nce_rce', 'gce',
+                                  'anl_ce_er'])
 def test_compiled_matches_reference(name):
     logits, label = make_batch((2, 5, 6, 7))
     assert_same(name, logits, label, impl='compiled')

@@ -7,7 +7,6 @@ The paper's ``delta * sum|theta|`` term needs the model, not the logits: use
 import math
 
 import torch
-import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
@@ -17,21 +16,6 @@ from .formula import Weighted
 from .negative_loss import NormalizedNegative
 from .normalized_loss import Normalized
 from .terms import active_term
-
-
-def class_prob_sums(cls_score: Tensor, valid: Tensor):
-    """Softmax of ``cls_score`` summed per class over the valid pixels, and
-    their number: ``(C,)`` float32 and a scalar.
-
-    Kept apart from :func:`entropy_regularizer` so that a distributed run
-    can all-reduce both before taking the mean.
-    """
-    prob = F.softmax(cls_score.float(), dim=1)
-    # a select, not a product: an ignored pixel's nan/inf logit (softmax nan)
-    # must add nothing, and 0 * nan is nan
-    prob = torch.where(valid.unsqueeze(1), prob, 0.0)
-    sums = prob.sum(dim=[0, *range(2, prob.dim())])
-    return sums, valid.sum().to(sums.dtype)
 
 
 def entropy_regularizer(sums: Tensor, count: Tensor,
@@ -111,10 +95,12 @@ class _ActiveNegativeLoss(PixelwiseLoss):
     def check_num_classes(self, num_classes):
         check_p_min(self.p_min, num_classes)
 
-    def batch_term(self, cls_score, valid):
-        if self.lamb == 0:
-            return None
-        sums, count = class_prob_sums(cls_score, valid)
+    @property
+    def uses_prob_sums(self):
+        return self.lamb > 0
+
+    def batch_term(self, prob_sums, count, label):
+        sums, count = prob_sums, count.to(prob_sums.dtype)
         if self.sync_prior:
             # pbar of the global batch (distributed.py: grad scale)
             sums, count = all_reduce_sum(sums, count)

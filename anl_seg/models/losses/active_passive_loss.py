@@ -22,7 +22,7 @@ def _build_part(role: str, cfg) -> PixelwiseLoss:
     if not isinstance(part, PixelwiseLoss):
         raise ValueError(f'{role} must be one of the anl_seg pixel-wise '
                          f'losses (e.g. NCELoss, MAELoss), got {cfg["type"]}')
-    if type(part).batch_term is not PixelwiseLoss.batch_term:
+    if part.uses_prob_sums:
         raise ValueError(f'{role}={cfg["type"]} has a batch term, which a '
                          'part of ActivePassiveLoss cannot add: use it as a '
                          'loss of its own')

@@ -80,9 +80,9 @@ class PixelwiseLoss(nn.Module):
 
     ``forward`` validates the inputs, runs the loss's :meth:`formula` in
     float32 (autocast off; float64 logits in float64), adds a batch term
-    if the loss has one (:meth:`batch_term`), zeroes ignored pixels and
-    reduces like mmseg's ``CrossEntropyLoss`` with ``avg_non_ignore=True``.
-    The result is always float32.
+    if the loss has one (:meth:`batch_term`, e.g. ANL's regulariser),
+    zeroes ignored pixels and reduces like mmseg's ``CrossEntropyLoss``
+    with ``avg_non_ignore=True``. The result is always float32.
 
     Args:
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
@@ -146,14 +146,19 @@ class PixelwiseLoss(nn.Module):
         """
         raise NotImplementedError
 
-    def batch_term(self, cls_score: Tensor,
-                   valid: Tensor) -> Optional[Tensor]:
-        """A scalar added to every valid pixel's loss, or None.
+    #: Whether :meth:`batch_term` needs the class probability sums.
+    uses_prob_sums = False
 
-        For terms of the whole batch (ANL's entropy regulariser); autograd
-        differentiates it.
+    def batch_term(self, prob_sums: Tensor, count: Tensor,
+                   label: Tensor) -> Tensor:
+        """A scalar added to every valid pixel's loss, from ``prob_sums``
+        (the softmax summed per class over the valid pixels, ``(C,)``),
+        ``count`` (the number of valid pixels) and the labels.
+
+        Called when :attr:`uses_prob_sums`. For terms of the whole batch
+        (ANL's entropy regulariser); autograd differentiates it.
         """
-        return None
+        raise NotImplementedError
 
     def check_num_classes(self, num_classes: int):
         """Raise ``ValueError`` if a hyper-parameter does not suit ``C``."""
@@ -197,12 +202,17 @@ class PixelwiseLoss(nn.Module):
         check_label_range(label, valid, num_classes, ignore_index)
         self.check_num_classes(num_classes)
         with torch.autocast(cls_score.device.type, enabled=False):
-            loss = backends.pixel_loss(cls_score, label.long(),
-                                       self.formula(), ignore_index,
-                                       self.impl).float()
-            extra = self.batch_term(cls_score, valid)
-            if extra is not None:
-                loss = loss + torch.where(valid, extra, 0.0)
+            if self.uses_prob_sums:
+                loss, prob_sums = backends.pixel_loss(
+                    cls_score, label.long(), self.formula(), ignore_index,
+                    self.impl, prob_sums=True)
+                extra = self.batch_term(prob_sums.float(), valid.sum(),
+                                        label)
+                loss = loss.float() + torch.where(valid, extra, 0.0)
+            else:
+                loss = backends.pixel_loss(cls_score, label.long(),
+                                           self.formula(), ignore_index,
+                                           self.impl).float()
             if self.class_weight is not None:
                 pixel_weight = self._class_weight_of(label, valid,
                                                      num_classes)

@@ -104,40 +104,41 @@ _backwards = {}
 
 class COMPILED:
     """:func:`eager.forward` and :func:`eager.backward`, compiled once per
-    formula (and ``ignore_index``); eager once compiling has failed."""
+    formula (and ``ignore_index`` ...); eager once compiling has failed."""
 
     @staticmethod
-    def forward(x, y, formula, ignore_index, needs_grad):
-        key = (formula, ignore_index, needs_grad)
+    def forward(x, y, formula, ignore_index, needs_grad, prob_sums=False):
+        key = (formula, ignore_index, needs_grad, prob_sums)
         if key not in _forwards:
 
             def forward(x, y):
-                return eager.forward(x, y, formula, ignore_index, needs_grad)
+                return eager.forward(x, y, formula, ignore_index, needs_grad,
+                                     prob_sums)
 
             _forwards[key] = _compile(forward, len(_forwards))
         return _forwards[key](x, y)
 
     @staticmethod
     def backward(x, y, scale, shift, log_norm, b, offset, varying, formula,
-                 ignore_index):
+                 ignore_index, prob_grad=None):
         if not _failed:
-            key = (formula, ignore_index)
+            key = (formula, ignore_index, prob_grad is None)
             if key not in _backwards:
 
                 def backward(x, y, scale, shift, log_norm, b, offset,
-                             *varying):
+                             prob_grad, *varying):
                     return eager.backward(x, y, scale, shift, log_norm, b,
                                           offset, varying, formula,
-                                          ignore_index)
+                                          ignore_index, prob_grad)
 
                 _backwards[key] = _compile(backward, len(_backwards))
             try:
                 return _backwards[key](x, y, scale, shift, log_norm, b,
-                                       offset, *varying)
+                                       offset, prob_grad, *varying)
             except Exception as exc:  # no compiler, unsupported op, ...
                 _give_up(exc)
         return eager.backward(x, y, scale, shift, log_norm, b, offset,
-                              varying, formula, ignore_index)
+                              varying, formula, ignore_index, prob_grad)
 
 
 def _give_up(exc: Exception):
@@ -149,14 +150,15 @@ def _give_up(exc: Exception):
                   'using the eager path from now on')
 
 
-def pixel_loss(logits: Tensor, label: Tensor, formula,
-               ignore_index: int) -> Tensor:
-    """Per-pixel loss ``(N, ...)`` on the compiled path (eager if compiling
-    is not possible)."""
+def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
+               prob_sums: bool = False):
+    """:func:`eager.pixel_loss` on the compiled path (eager if compiling is
+    not possible)."""
     if not _failed:
         try:
             return eager.pixel_loss(logits, label, formula, ignore_index,
-                                    COMPILED)
+                                    COMPILED, prob_sums)
         except Exception as exc:  # no compiler, unsupported op, ...
             _give_up(exc)
-    return eager.pixel_loss(logits, label, formula, ignore_index)
+    return eager.pixel_loss(logits, label, formula, ignore_index,
+                            prob_sums=prob_sums)

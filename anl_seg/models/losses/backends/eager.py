@@ -9,7 +9,7 @@ dL/dS_i`` and ``b = dL/dlog p_y``. ``compiled.py`` compiles
 :func:`forward` and :func:`backward` as they are.
 """
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -26,18 +26,23 @@ def varying_terms(formula):
 
 
 def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
-            needs_grad: bool):
-    """Per-pixel loss of logits ``(N, C, P)``, 0 at ignored pixels, and
-    what :func:`backward` needs: ``shift``, ``log_norm``, ``b``, ``offset``
-    (``sum a_i phi_i'`` of the constant slopes) and one ``a_i`` per varying
-    term, all ``(N, P)``, the coefficients 0 at ignored pixels."""
+            needs_grad: bool, prob_sums: bool = False):
+    """Per-pixel loss of logits ``(N, C, P)``, 0 at ignored pixels; if
+    ``prob_sums``, the softmax summed per class over the valid pixels,
+    ``(C,)``; if ``needs_grad``, what :func:`backward` needs: ``shift``,
+    ``log_norm``, ``b``, ``offset`` (``sum a_i phi_i'`` of the constant
+    slopes) and one ``a_i`` per varying term, all ``(N, P)``, the
+    coefficients 0 at ignored pixels."""
     log_prob = F.log_softmax(x.to(compute_dtype(x)), dim=1)
     valid = y != ignore_index
     target = gather_target_log_prob(log_prob, y, ignore_index)
     sums = [term.class_sum(log_prob) for term in formula.terms]
     loss = torch.where(valid, formula.value(target, *sums), 0.0)
+    outputs = (loss, )
+    if prob_sums:
+        outputs += (class_prob_sums(log_prob, valid), )
     if not needs_grad:
-        return (loss, )
+        return outputs
     # log_softmax is x - max - log_norm, and -log_norm at the maximum
     shift = x.amax(dim=1).to(log_prob.dtype)
     log_norm = -log_prob.amax(dim=1)
@@ -51,7 +56,14 @@ def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
             varying.append(d_sum)
         else:
             offset = offset + term.constant_slope * d_sum
-    return loss, shift, log_norm, b, offset, *varying
+    return (*outputs, shift, log_norm, b, offset, *varying)
+
+
+def class_prob_sums(log_prob: Tensor, valid: Tensor) -> Tensor:
+    """``sum_n p_nc`` over the valid pixels, ``(C,)``; an ignored pixel's
+    nan or inf logit adds nothing (a select, not a product with 0)."""
+    prob = log_prob.exp().masked_fill_(~valid.unsqueeze(1), 0.0)
+    return prob.sum(dim=(0, 2))
 
 
 #: With two varying slopes or more, eager backward runs on pixel chunks of
@@ -61,10 +73,11 @@ CHUNK_ELEMENTS = 1 << 15
 
 def backward(x: Tensor, y: Tensor, scale: Tensor, shift: Tensor,
              log_norm: Tensor, b: Tensor, offset: Tensor,
-             varying: Sequence[Tensor], formula,
-             ignore_index: int) -> Tensor:
-    """``dL/dz`` ``(N, C, P)`` times the incoming per-pixel ``scale``, in
-    ``x``'s dtype.
+             varying: Sequence[Tensor], formula, ignore_index: int,
+             prob_grad: Optional[Tensor] = None) -> Tensor:
+    """``dL/dz`` ``(N, C, P)`` times the incoming per-pixel ``scale``, plus
+    the gradient of the class probability sums if ``prob_grad`` (their
+    incoming gradient, ``(C,)``), in ``x``'s dtype.
 
     Built in place: besides the result, the sum of the varying slopes and
     the slope being added are alive; with more than one varying slope that
@@ -76,18 +89,18 @@ def backward(x: Tensor, y: Tensor, scale: Tensor, shift: Tensor,
     if (torch.compiler.is_compiling() or len(varying) < 2
             or pixels <= step):
         return _backward(x, y, *args, formula=formula,
-                         ignore_index=ignore_index)
+                         ignore_index=ignore_index, prob_grad=prob_grad)
     grad = torch.empty_like(x)
     for start in range(0, pixels, step):
         part = slice(start, start + step)
         grad[:, :, part] = _backward(
             x[:, :, part], y[:, part], *[arg[:, part] for arg in args],
-            formula=formula, ignore_index=ignore_index)
+            formula=formula, ignore_index=ignore_index, prob_grad=prob_grad)
     return grad
 
 
 def _backward(x, y, scale, shift, log_norm, b, offset, *varying, formula,
-              ignore_index):
+              ignore_index, prob_grad):
     log_prob = (x.to(shift.dtype) - shift.unsqueeze(1)).sub_(
         log_norm.unsqueeze(1))
     b, offset = b * scale, offset * scale
@@ -105,8 +118,18 @@ def _backward(x, y, scale, shift, log_norm, b, offset, *varying, formula,
     if weighted is not None:
         total = total + weighted.sum(dim=1)
     # exp in place: log p is not needed any more
-    grad = log_prob.exp_().mul_(-total.unsqueeze(1)).add_(
-        offset.unsqueeze(1))
+    prob = log_prob.exp_()
+    if prob_grad is None:
+        grad = prob.mul_(-total.unsqueeze(1))
+    else:
+        # the sums' share: g_k += r_k p_k at valid pixels (r = prob_grad),
+        # so sum_k g_k gains sum_k r_k p_k there
+        valid = (y != ignore_index).unsqueeze(1)
+        r = prob_grad.to(prob.dtype).view(1, -1, 1)
+        total = total + torch.where(valid.squeeze(1),
+                                    (prob * r).sum(dim=1), 0.0)
+        grad = prob.mul_(torch.where(valid, r, 0.0) - total.unsqueeze(1))
+    grad = grad.add_(offset.unsqueeze(1))
     if weighted is not None:
         grad = grad.add_(weighted)
     index = y.masked_fill(y == ignore_index, 0).long().unsqueeze(1)
@@ -127,28 +150,34 @@ class EAGER:
 
 
 class PixelLossFunction(torch.autograd.Function):
-    """Per-pixel loss ``(N, P)`` of logits ``(N, C, P)``; ``run`` gives
-    :func:`forward` and :func:`backward` (eager, or compiled)."""
+    """Per-pixel loss ``(N, P)`` of logits ``(N, C, P)``, and with
+    ``prob_sums`` the softmax summed per class over the valid pixels;
+    ``run`` gives :func:`forward` and :func:`backward` (eager, or
+    compiled)."""
 
     @staticmethod
-    def forward(ctx, logits, label, formula, ignore_index, run):
+    def forward(ctx, logits, label, formula, ignore_index, run, prob_sums):
         needs_grad = ctx.needs_input_grad[0]
-        loss, *saved = run.forward(logits, label, formula, ignore_index,
-                                   needs_grad)
+        outputs = run.forward(logits, label, formula, ignore_index,
+                              needs_grad, prob_sums)
+        num_outputs = 2 if prob_sums else 1
         if needs_grad:
             ctx.formula, ctx.ignore_index, ctx.run = formula, ignore_index, run
-            ctx.save_for_backward(logits, label, *saved)
-        return loss
+            ctx.save_for_backward(logits, label, *outputs[num_outputs:])
+        ctx.set_materialize_grads(False)
+        return outputs[0] if num_outputs == 1 else outputs[:2]
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_loss):
+    def backward(ctx, grad_loss, prob_grad=None):
         logits, label, shift, log_norm, b, offset, *varying = \
             ctx.saved_tensors
+        if grad_loss is None:
+            grad_loss = torch.zeros_like(shift)
         grad = ctx.run.backward(logits, label, grad_loss.to(shift.dtype),
                                 shift, log_norm, b, offset, varying,
-                                ctx.formula, ctx.ignore_index)
-        return grad, None, None, None, None
+                                ctx.formula, ctx.ignore_index, prob_grad)
+        return grad, None, None, None, None, None
 
 
 def flat(logits: Tensor, label: Tensor):
@@ -160,9 +189,13 @@ def flat(logits: Tensor, label: Tensor):
 
 
 def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
-               run=EAGER) -> Tensor:
-    """Per-pixel loss ``(N, ...)``; ``run``: the eager functions or their
+               run=EAGER, prob_sums: bool = False):
+    """Per-pixel loss ``(N, ...)``, and with ``prob_sums`` the class
+    probability sums ``(C,)``; ``run``: the eager functions or their
     compiled versions."""
     x, y = flat(logits, label)
-    return PixelLossFunction.apply(x, y, formula, ignore_index,
-                                   run).reshape(label.shape)
+    out = PixelLossFunction.apply(x, y, formula, ignore_index, run,
+                                  prob_sums)
+    if prob_sums:
+        return out[0].reshape(label.shape), out[1]
+    return out.reshape(label.shape)

@@ -21,11 +21,17 @@ def gather_target_log_prob(log_prob: Tensor, label: Tensor,
                        ignore_index=ignore_index)
 
 
-def pixel_loss(logits: Tensor, label: Tensor, formula,
-               ignore_index: int) -> Tensor:
-    """Per-pixel loss with autograd through :meth:`PixelFormula.value`."""
+def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
+               prob_sums: bool = False):
+    """Per-pixel loss with autograd through :meth:`PixelFormula.value`
+    (and the class probability sums, ``(C,)``, with ``prob_sums``)."""
     log_prob = F.log_softmax(logits.to(compute_dtype(logits)), dim=1)
     target = gather_target_log_prob(log_prob, label, ignore_index)
     sums = [term.class_sum(log_prob) for term in formula.terms]
-    loss = formula.value(target, *sums)
-    return torch.where(label != ignore_index, loss, 0.0)
+    valid = label != ignore_index
+    loss = torch.where(valid, formula.value(target, *sums), 0.0)
+    if not prob_sums:
+        return loss
+    # a select, not a product: an ignored pixel's nan/inf logit adds nothing
+    prob = torch.where(valid.unsqueeze(1), log_prob.exp(), 0.0)
+    return loss, prob.sum(dim=[0, *range(2, prob.dim())])
