@@ -104,6 +104,11 @@ def _backward(x, y, scale, shift, log_norm, b, offset, *varying, formula,
     log_prob = (x.to(shift.dtype) - shift.unsqueeze(1)).sub_(
         log_norm.unsqueeze(1))
     b, offset = b * scale, offset * scale
+    if prob_grad is not None:
+        # sum_k r_k p_k, r = prob_grad, for the sums' share below (from its
+        # own exp: a compiled kernel then keeps no softmax buffer)
+        r = prob_grad.to(log_prob.dtype).view(1, -1, 1)
+        r_total = (log_prob.exp() * r).sum(dim=1)
     # sum_i a_i phi_i'(log p_k), one slope at a time: in place on a float
     # slope, a select on a bool one (summing or multiplying a bool tensor
     # copies it to another dtype)
@@ -122,12 +127,10 @@ def _backward(x, y, scale, shift, log_norm, b, offset, *varying, formula,
     if prob_grad is None:
         grad = prob.mul_(-total.unsqueeze(1))
     else:
-        # the sums' share: g_k += r_k p_k at valid pixels (r = prob_grad),
-        # so sum_k g_k gains sum_k r_k p_k there
+        # the sums' share: g_k += r_k p_k at valid pixels, so sum_k g_k
+        # gains sum_k r_k p_k there
         valid = (y != ignore_index).unsqueeze(1)
-        r = prob_grad.to(prob.dtype).view(1, -1, 1)
-        total = total + torch.where(valid.squeeze(1),
-                                    (prob * r).sum(dim=1), 0.0)
+        total = total + torch.where(valid.squeeze(1), r_total, 0.0)
         grad = prob.mul_(torch.where(valid, r, 0.0) - total.unsqueeze(1))
     grad = grad.add_(offset.unsqueeze(1))
     if weighted is not None:
