@@ -86,8 +86,11 @@ def make_step(loss, logits, label):
     return step
 
 
-def time_interleaved(step, baseline_step, device, repeat):
-    """Seconds of ``step`` and of ``baseline_step``, alternated (CE first).
+def time_interleaved(step, baseline_step, device, repeat, min_time=0.0,
+                     max_repeat=200):
+    """Seconds of ``step`` and of ``baseline_step``, alternated (CE first):
+    ``repeat`` pairs, more (up to ``max_repeat``) until ``min_time``
+    seconds have passed.
 
     Returns the medians, the minima (the least disturbed run of each) and
     the quartiles of the paired ratios ``step / baseline_step``.
@@ -95,7 +98,11 @@ def time_interleaved(step, baseline_step, device, repeat):
     times = {step: [], baseline_step: []}
     step()
     baseline_step()
-    for _ in range(repeat):
+    start_all = time.perf_counter()
+    pairs = 0
+    while pairs < repeat or (pairs < max_repeat and
+                             time.perf_counter() - start_all < min_time):
+        pairs += 1
         for fn in (baseline_step, step):
             _sync(device)
             start = time.perf_counter()
@@ -107,7 +114,7 @@ def time_interleaved(step, baseline_step, device, repeat):
                  ratios * 3)
     return (statistics.median(times[step]),
             statistics.median(times[baseline_step]), min(times[step]),
-            min(times[baseline_step]), quartiles[0], quartiles[2])
+            min(times[baseline_step]), quartiles[0], quartiles[2], pairs)
 
 
 def peak_bytes(step, device) -> int:
@@ -127,7 +134,7 @@ def impl_label(loss, logits) -> str:
     return loss.path(logits)
 
 
-def bench_shape(shape, names, device, repeat, impls):
+def bench_shape(shape, names, device, repeat, impls, min_time=0.0):
     from mmseg.registry import MODELS
 
     logits, label = make_inputs(shape)
@@ -148,11 +155,12 @@ def bench_shape(shape, names, device, repeat, impls):
                 continue  # 'auto' already ran this path
             done.add(label_of_impl)
             step = make_step(loss, logits, label)
-            seconds, base_seconds, best, base_best, q1, q3 = \
-                time_interleaved(step, baseline_step, device, repeat)
+            seconds, base_seconds, best, base_best, q1, q3, pairs = \
+                time_interleaved(step, baseline_step, device, repeat,
+                                 min_time)
             peak = peak_bytes(step, device)
             rows.append(
-                dict(loss=name, impl=label_of_impl,
+                dict(loss=name, impl=label_of_impl, pairs=pairs,
                      ms=seconds * 1e3, ce_ms=base_seconds * 1e3,
                      time_ratio=seconds / base_seconds,
                      ratio_q1=q1, ratio_q3=q3,
@@ -176,7 +184,9 @@ def to_markdown(report) -> str:
     lines = [
         f'### Losses on {report["device"]}: {report["machine"]}', '',
         f'torch {report["torch"]}, {report["threads"]} threads, median of '
-        f'{report["repeat"]} fwd+bwd, each interleaved with mmseg '
+        f'{report["repeat"]} fwd+bwd or more (`pairs`: until '
+        f'{report.get("min_time", 0):g} s, at most 200), each interleaved '
+        'with mmseg '
         '`CrossEntropyLoss(avg_non_ignore=True)` on the same inputs (10% '
         'ignored). `x CE`: time (ratio of the medians) and extra peak '
         'memory over that baseline; `q1-q3`: quartiles of the paired '
@@ -187,9 +197,9 @@ def to_markdown(report) -> str:
     if report.get('note'):
         lines += ['', report['note']]
     lines += [
-        '', '| shape | logits | loss | impl | ms | CE ms | time x CE | '
-        'q1-q3 | best x CE | peak MiB | memory x CE | load |',
-        '|---|---:|---|---|---:|---:|---:|---|---:|---:|---:|---:|'
+        '', '| shape | logits | loss | impl | pairs | ms | CE ms | '
+        'time x CE | q1-q3 | best x CE | peak MiB | memory x CE | load |',
+        '|---|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|'
     ]
     for shape, rows in report['results'].items():
         for row in rows:
@@ -198,7 +208,8 @@ def to_markdown(report) -> str:
                 logits *= int(dim)
             lines.append(
                 f'| {shape} | {logits:.1e} | {row["loss"]} | '
-                f'{row["impl"]} | {row["ms"]:.2f} | {row["ce_ms"]:.2f} | '
+                f'{row["impl"]} | {row.get("pairs", "")} | '
+                f'{row["ms"]:.2f} | {row["ce_ms"]:.2f} | '
                 f'{row["time_ratio"]:.2f} | '
                 f'{row["ratio_q1"]:.2f}-{row["ratio_q3"]:.2f} | '
                 f'{row["best_ratio"]:.2f} | {row["peak_mib"]:.1f} | '
@@ -226,6 +237,9 @@ def main(argv=None):
         help="paths to time (default: auto, the one a config gets); "
         "'auto' on large inputs is 'compiled'")
     parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--min-time', type=float, default=0.0,
+                        help='time each row for at least this many seconds '
+                        '(up to 200 pairs): more pairs on small shapes')
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--note', default='', help='added to the report')
     parser.add_argument('--no-save', action='store_true')
@@ -243,7 +257,8 @@ def main(argv=None):
         parser.error(f'unknown losses {unknown}; known: {sorted(LOSSES)}')
     report = dict(device=args.device, machine=machine_name(args.device),
                   torch=torch.__version__, threads=torch.get_num_threads(),
-                  repeat=args.repeat, note=args.note, results={})
+                  repeat=args.repeat, min_time=args.min_time,
+                  note=args.note, results={})
     print(f'{report["machine"]}, torch {report["torch"]}, '
           f'{report["threads"]} threads')
     print(f'{"shape":<16}{"loss":<16}{"impl":<10}{"ms":>9}{"x CE":>8}'
@@ -251,7 +266,7 @@ def main(argv=None):
     for shape in shapes:
         report['results']['x'.join(map(str, shape))] = bench_shape(
             tuple(shape), names, args.device, args.repeat,
-            args.impls)
+            args.impls, args.min_time)
     if args.no_save:
         return
     markdown = to_markdown(report)
