@@ -41,13 +41,14 @@ class ClassTerm:
     constant_slope: Optional[float] = None
 
     def value(self, log_prob: Tensor) -> Tensor:
-        """``phi(log p)``, written so that autograd gives :meth:`slope`."""
+        """``phi(log p)``, written so that autograd gives :meth:`slope`; a
+        new tensor (callers may change it in place)."""
         raise NotImplementedError
 
     def slope(self, log_prob: Tensor,
               prob: Optional[Tensor] = None) -> Tensor:
         """``dphi/dlog p``; ``prob`` is ``exp(log p)`` where the caller has
-        it already. May be a bool tensor (0/1)."""
+        it already. A new tensor, or a bool one (0/1)."""
         raise NotImplementedError
 
     def class_sum(self, log_prob: Tensor) -> Tensor:
