@@ -2,8 +2,31 @@
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
+# Run at interpreter start-up: serves anl_seg's mmcv.ops fallback even when
+# mmseg's models are imported before anl_seg (anl_seg/compat/mmcv_lite_hook.py)
+STARTUP_PTH = 'anl_seg-mmcv-lite.pth'
+
+
+class BuildPyWithStartupHook(build_py):
+    """``build_py`` that also puts :data:`STARTUP_PTH` into site-packages
+    (wheels and editable installs alike)."""
+
+    def run(self):
+        super().run()
+        target = self.build_lib
+        if getattr(self, 'editable_mode', False):
+            # editable_wheel points install_lib at the wheel being built
+            target = self.distribution.get_command_obj('install').install_lib
+        self.copy_file(str(HERE / STARTUP_PTH),
+                       str(Path(target) / STARTUP_PTH))
+
+    def get_outputs(self, *args, **kwargs):
+        return super().get_outputs(*args, **kwargs) + [
+            str(Path(self.build_lib) / STARTUP_PTH)
+        ]
 
 
 def read_requirements(name):
@@ -30,4 +53,5 @@ setup(
         'tests': read_requirements('tests.txt'),
     },
     license='Apache-2.0',
+    cmdclass={'build_py': BuildPyWithStartupHook},
 )

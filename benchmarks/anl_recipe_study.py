@@ -42,11 +42,13 @@ METHODS = {
         type='ANLFLLoss', alpha=10.0, beta=0.1, gamma=0.5, scale_to_ce=True),
     # ablations: one remedy at a time
     'ANL-CE +warm-up': dict(
-        type='ANLCELoss', alpha=10.0, beta=1.0, warmup_iters=100),
+        type='StudyANLCELoss', alpha=10.0, beta=1.0, warmup_iters=100),
     'ANL-CE +prior 0.05': dict(
-        type='ANLCELoss', alpha=10.0, beta=1.0, lamb=0.05, prior='batch'),
+        type='StudyANLCELoss', alpha=10.0, beta=1.0, lamb=0.05,
+        prior='batch'),
     'ANL-CE +prior 1': dict(
-        type='ANLCELoss', alpha=10.0, beta=1.0, lamb=1.0, prior='batch'),
+        type='StudyANLCELoss', alpha=10.0, beta=1.0, lamb=1.0,
+        prior='batch'),
     'ANL-CE +uniform ER 1': dict(
         type='ANLCELoss', alpha=10.0, beta=1.0, lamb=1.0),
     'ANL-CE +p_min 1e-3': dict(
@@ -56,16 +58,16 @@ METHODS = {
         type='ANLCELoss', alpha=10.0, beta=1.0,
         class_weight=[0.3] + [1.0] * (NUM_CLASSES - 1)),
     'ANL-CE +prior 0.05 +p_min 1e-3': dict(
-        type='ANLCELoss', alpha=10.0, beta=1.0, p_min=1e-3, lamb=0.05,
+        type='StudyANLCELoss', alpha=10.0, beta=1.0, p_min=1e-3, lamb=0.05,
         prior='batch'),
     'ANL-CE +warm-up 200': dict(
-        type='ANLCELoss', alpha=10.0, beta=1.0, warmup_iters=200),
+        type='StudyANLCELoss', alpha=10.0, beta=1.0, warmup_iters=200),
     'ANL-CE +p_min 1e-4': dict(
         type='ANLCELoss', alpha=10.0, beta=1.0, p_min=1e-4),
     'ANL-CE +warm-up 500': dict(
-        type='ANLCELoss', alpha=10.0, beta=1.0, warmup_iters=500),
+        type='StudyANLCELoss', alpha=10.0, beta=1.0, warmup_iters=500),
     'ANL-CE +warm-up 1000': dict(
-        type='ANLCELoss', alpha=10.0, beta=1.0, warmup_iters=1000),
+        type='StudyANLCELoss', alpha=10.0, beta=1.0, warmup_iters=1000),
     # optimiser changes (METHOD_OPTIM), same loss
     'ANL-CE lr 1e-3': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
     'ANL-CE wd 0.05': dict(type='ANLCELoss', alpha=10.0, beta=1.0),
@@ -175,20 +177,124 @@ def noisy_masks(masks, objects, setting, seed):
 
 
 def _register_study_losses():
-    """Register the study's prototype loss (idempotent).
+    """Register the study's own losses (idempotent); not in the package.
 
-    ``StudyANLCEOthersFloor``: ANL-CE whose NNCE stops rewarding a pixel
-    once its *non-target* classes reach ``others_p_min`` (the target keeps
-    the paper's floor ``p_min`` and its gradient): the experiment
-    ``docs/anl_recipe.md`` section 5 proposed against the floor phase.
-    Reference path only.
+    * ``StudyANLCELoss``: ANL-CE with the two remedies the study tried and
+      dropped (``docs/anl_recipe.md`` sections 3 and 5): ``warmup_iters``,
+      a CE -> ANL warm-up over that many training forwards (CE scaled by
+      ``init_gain``), and ``prior`` (None, ``'batch'`` or class
+      frequencies), the regulariser as ``KL(pbar || prior)``.
+    * ``StudyANLCEOthersFloor``: ANL-CE whose NNCE stops rewarding a pixel
+      once its *non-target* classes reach ``others_p_min`` (the target keeps
+      the paper's floor ``p_min`` and its gradient): the experiment section
+      5 proposed against the floor phase. Values only, so it runs on the
+      reference path (autograd).
     """
     from mmseg.registry import MODELS
-
-    from anl_seg.models.losses import ANLCELoss
-    from anl_seg.models.losses import functional as LF
     if 'StudyANLCEOthersFloor' in MODELS.module_dict:
         return
+    import torch
+
+    from anl_seg.models.losses import ANLCELoss
+    from anl_seg.models.losses.distributed import all_reduce_sum
+    from anl_seg.models.losses.formula import (
+        ClassTerm,
+        PixelFormula,
+        Weighted,
+    )
+    from anl_seg.models.losses.normalized_loss import Normalized
+    from anl_seg.models.losses.passive_loss import CrossEntropy
+    from anl_seg.models.losses.terms import CETerm
+
+    @MODELS.register_module()
+    class StudyANLCELoss(ANLCELoss):
+
+        def __init__(self, warmup_iters=0, prior=None, **kwargs):
+            super().__init__(**kwargs)
+            if not (isinstance(warmup_iters, int) and warmup_iters >= 0):
+                raise ValueError('warmup_iters must be an int >= 0, got '
+                                 f'{warmup_iters!r}')
+            self.warmup_iters = warmup_iters
+            self.prior = check_prior(prior)
+            # training forwards seen during the warm-up (a hook may set it)
+            self.step = 0
+            self._gain, self._ignore_index = 1.0, self.ignore_index
+
+        def formula(self):
+            weight = warmup_weight(self.step, self.warmup_iters)
+            if weight == 1:
+                return super().formula()
+            # CE scaled to ANL's gradient size (init_gain)
+            gain = (1 - weight) * self._gain
+            return Weighted(((weight, super().formula()),
+                             (gain, CrossEntropy())))
+
+        def forward(self, cls_score, label, *args, ignore_index=None,
+                    **kwargs):
+            self._gain = self.init_gain(cls_score.shape[1])
+            self._ignore_index = (self.ignore_index if ignore_index is None
+                                  else ignore_index)
+            loss = super().forward(cls_score, label, *args,
+                                   ignore_index=ignore_index, **kwargs)
+            if self.training and self.step < self.warmup_iters:
+                self.step += 1
+            return loss
+
+        def batch_term(self, prob_sums, count, label):
+            if self.prior is None:
+                return super().batch_term(prob_sums, count, label)
+            sums, total = prob_sums, count.to(prob_sums.dtype)
+            if self.sync_prior:
+                sums, total = all_reduce_sum(sums, total)
+            prior = self._prior_of(label, sums.numel())
+            return self.lamb * prior_kl_regularizer(sums, total, prior,
+                                                    self.p_min)
+
+        def _prior_of(self, label, num_classes):
+            if self.prior == 'batch':
+                valid = label != self._ignore_index
+                marginal = label_marginal(label, valid, num_classes)
+                if self.sync_prior:
+                    # pixel-count weighted mean of the processes' marginals
+                    num_valid = valid.sum().to(marginal)
+                    marginal, num_valid = all_reduce_sum(
+                        marginal * num_valid, num_valid)
+                    marginal = marginal / num_valid.clamp(min=1)
+                return marginal
+            if len(self.prior) != num_classes:
+                raise ValueError(f'prior has {len(self.prior)} entries but '
+                                 f'cls_score has {num_classes} classes')
+            prior = torch.tensor(self.prior, dtype=torch.float32,
+                                 device=label.device)
+            return prior / prior.sum()
+
+    class OthersTerm(ClassTerm):
+        """``A + max(log p, log others_p_min)``, ``A = -log p_min``."""
+
+        def __init__(self, p_min, others_p_min):
+            self.bound = -math.log(p_min)
+            self.log_floor = math.log(others_p_min)
+
+        def value(self, log_prob):
+            return self.bound + log_prob.clamp(min=self.log_floor)
+
+    class OthersFloorNNCE(PixelFormula):
+        """``1 - u_y / (u_y + sum_{k != y} v_k)``, ``u`` floored at
+        ``p_min``, ``v`` at ``others_p_min``."""
+
+        def __init__(self, p_min, others_p_min):
+            self.p_min = p_min
+            self.others = OthersTerm(p_min, others_p_min)
+
+        @property
+        def terms(self):
+            return (self.others, )
+
+        def value(self, target, others_sum):
+            others = others_sum - self.others.value(target)
+            target = (-math.log(self.p_min) +
+                      target.clamp(min=math.log(self.p_min)))
+            return 1 - target / (target + others)
 
     @MODELS.register_module()
     class StudyANLCEOthersFloor(ANLCELoss):
@@ -197,18 +303,51 @@ def _register_study_losses():
             super().__init__(**kwargs)
             self.others_p_min = others_p_min
 
-        def fused_formula(self):
-            return None
+        def formula(self):
+            return Weighted(((self.alpha, Normalized(CETerm())),
+                             (self.beta, OthersFloorNNCE(
+                                 self.p_min, self.others_p_min))))
 
-        def active_negative(self, log_prob, target_log_prob):
-            bound = -math.log(self.p_min)  # A
-            log_others_floor = math.log(self.others_p_min)
-            others = ((bound + log_prob.clamp(min=log_others_floor)).sum(1) -
-                      (bound + target_log_prob.clamp(min=log_others_floor)))
-            target = bound + target_log_prob.clamp(min=math.log(self.p_min))
-            nnce = 1 - target / (target + others)
-            return (self.alpha * LF.normalized_cross_entropy(
-                log_prob, target_log_prob) + self.beta * nnce)
+
+def check_prior(prior):
+    """``None``, ``'batch'`` or a list of class frequencies (summing > 0)."""
+    if prior is None or prior == 'batch':
+        return prior
+    if isinstance(prior, (list, tuple)) and prior and all(
+            isinstance(v, (int, float)) and math.isfinite(v) and v >= 0
+            for v in prior) and sum(prior) > 0:
+        return [float(v) for v in prior]
+    raise ValueError("prior must be None, 'batch' or a list of finite "
+                     f'class frequencies >= 0 with a positive sum, '
+                     f'got {prior!r}')
+
+
+def warmup_weight(step, warmup_iters):
+    """Weight of ANL in ``(1 - w) * gain * CE + w * ANL``: ``min(1, step /
+    T)``; 1 (pure ANL) when ``warmup_iters`` is 0."""
+    if warmup_iters <= 0:
+        return 1.0
+    return min(1.0, max(step, 0) / warmup_iters)
+
+
+def label_marginal(label, valid, num_classes):
+    """Fraction of the valid pixels labelled with each class, ``(C,)``; all
+    zeros when no pixel is valid."""
+    import torch
+    counts = torch.bincount(label[valid].long(), minlength=num_classes)
+    counts = counts.to(torch.float32)
+    return counts / counts.sum().clamp(min=1)
+
+
+def prior_kl_regularizer(sums, count, prior, p_min=1e-7):
+    """``KL(pbar || prior)``, ``pbar = sums / count`` clamped to ``[p_min, 1
+    - p_min]`` and ``prior`` to ``>= p_min``; 0 (zero gradient) when no
+    pixel is valid. A uniform prior gives the paper's regulariser."""
+    import torch
+    mean_prob = (sums / count.clamp(min=1)).clamp(min=p_min, max=1 - p_min)
+    log_prior = prior.to(mean_prob).clamp(min=p_min).log()
+    kl = (mean_prob * (mean_prob.log() - log_prior)).sum()
+    return torch.where(count > 0, kl, torch.zeros_like(kl))
 
 
 def build_model(loss_cfg):
@@ -259,18 +398,20 @@ def iou_of(conf):
 def grad_by_class(logits, label, term):
     """Mean L2 norm over classes of d(term)/d(logits), per true class."""
     import torch
-    import torch.nn.functional as F
 
-    from anl_seg.models.losses import functional as LF
+    from anl_seg.models.losses.backends import reference
+    from anl_seg.models.losses.negative_loss import NormalizedNegative
+    from anl_seg.models.losses.normalized_loss import Normalized
+    from anl_seg.models.losses.passive_loss import CrossEntropy
+    from anl_seg.models.losses.terms import CETerm
     x = logits.detach().float().requires_grad_(True)
-    log_prob = F.log_softmax(x, 1)
     valid = label != IGNORE
-    tlp = LF.gather_target_log_prob(log_prob, label, IGNORE)
-    loss = {
-        'CE': lambda: LF.cross_entropy(tlp),
-        'NCE': lambda: LF.normalized_cross_entropy(log_prob, tlp),
-        'NNCE': lambda: LF.normalized_negative_cross_entropy(log_prob, tlp),
-    }[term]()
+    formula = {
+        'CE': CrossEntropy(),
+        'NCE': Normalized(CETerm()),
+        'NNCE': NormalizedNegative(CETerm(), 1e-7),
+    }[term]
+    loss = reference.pixel_loss(x, label, formula, IGNORE)
     loss = torch.where(valid, loss, 0.0).sum() / valid.sum()
     (grad, ) = torch.autograd.grad(loss, x)
     # per pixel, times the pixel count: the size of one pixel's push

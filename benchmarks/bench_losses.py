@@ -9,8 +9,14 @@ Peak memory is what the step allocates on top of the existing logits and
 labels: ``torch.profiler`` allocator events on CPU (exact), and
 ``torch.cuda.max_memory_allocated`` on CUDA.
 
+Each row also gives the spread of the paired ratios (loss run / the CE run
+next to it: first and third quartile) and the machine's load average while
+the shape was timed, since a shared machine moves both.
+
 Usage::
 
+    # CPU, 10^5 to 10^8 logits (the committed table)
+    python benchmarks/bench_losses.py --device cpu --scaling
     # CPU, small shapes (minutes)
     python benchmarks/bench_losses.py --device cpu --quick
     # GPU, the shapes of the issue
@@ -20,6 +26,7 @@ Writes ``benchmarks/results/bench_losses_<device>.{json,md}`` and the
 matching section of ``benchmarks/RESULTS.md``.
 """
 import argparse
+import os
 import platform
 import statistics
 import subprocess
@@ -42,6 +49,9 @@ BASELINE = 'CrossEntropyLoss'
 FULL_SHAPES = ((4, 21, 512, 512), (2, 19, 512, 1024), (2, 19, 1024, 2048),
                (8, 150, 512, 512))
 QUICK_SHAPES = ((4, 21, 128, 128), (2, 19, 128, 256), (1, 150, 64, 128))
+# 10^5, 10^6, 10^7 and 10^8 logits (Cityscapes' 19 classes)
+SCALING_SHAPES = ((2, 19, 52, 52), (2, 19, 160, 165), (2, 19, 512, 515),
+                  (2, 19, 1620, 1625))
 # The losses the issue sets targets for.
 TARGETS = ('ANLCELoss', 'ANLFLLoss', 'NCE+RCE', 'GCELoss')
 
@@ -76,22 +86,35 @@ def make_step(loss, logits, label):
     return step
 
 
-def time_interleaved(step, baseline_step, device, repeat):
-    """Seconds of ``step`` and of ``baseline_step``, alternated: the
-    medians, and the minima (the least disturbed run of each)."""
+def time_interleaved(step, baseline_step, device, repeat, min_time=0.0,
+                     max_repeat=200):
+    """Seconds of ``step`` and of ``baseline_step``, alternated (CE first):
+    ``repeat`` pairs, more (up to ``max_repeat``) until ``min_time``
+    seconds have passed.
+
+    Returns the medians, the minima (the least disturbed run of each) and
+    the quartiles of the paired ratios ``step / baseline_step``.
+    """
     times = {step: [], baseline_step: []}
     step()
     baseline_step()
-    for _ in range(repeat):
+    start_all = time.perf_counter()
+    pairs = 0
+    while pairs < repeat or (pairs < max_repeat and
+                             time.perf_counter() - start_all < min_time):
+        pairs += 1
         for fn in (baseline_step, step):
             _sync(device)
             start = time.perf_counter()
             fn()
             _sync(device)
             times[fn].append(time.perf_counter() - start)
+    ratios = [a / b for a, b in zip(times[step], times[baseline_step])]
+    quartiles = (statistics.quantiles(ratios, n=4) if len(ratios) > 1 else
+                 ratios * 3)
     return (statistics.median(times[step]),
             statistics.median(times[baseline_step]), min(times[step]),
-            min(times[baseline_step]))
+            min(times[baseline_step]), quartiles[0], quartiles[2], pairs)
 
 
 def peak_bytes(step, device) -> int:
@@ -108,14 +131,10 @@ def peak_bytes(step, device) -> int:
 
 def impl_label(loss, logits) -> str:
     """The path ``loss`` takes on ``logits``: compiled, fused or reference."""
-    from anl_seg.models.losses.compiled import CompiledKernels, kernels_for
-    if getattr(loss, 'impl', None) is None or loss._formula_to_use() is None:
-        return 'reference'
-    kernels = kernels_for(loss._impl_to_use(), logits)
-    return 'compiled' if isinstance(kernels, CompiledKernels) else 'fused'
+    return loss.path(logits)
 
 
-def bench_shape(shape, names, device, repeat, impls):
+def bench_shape(shape, names, device, repeat, impls, min_time=0.0):
     from mmseg.registry import MODELS
 
     logits, label = make_inputs(shape)
@@ -136,14 +155,17 @@ def bench_shape(shape, names, device, repeat, impls):
                 continue  # 'auto' already ran this path
             done.add(label_of_impl)
             step = make_step(loss, logits, label)
-            seconds, base_seconds, best, base_best = time_interleaved(
-                step, baseline_step, device, repeat)
+            seconds, base_seconds, best, base_best, q1, q3, pairs = \
+                time_interleaved(step, baseline_step, device, repeat,
+                                 min_time)
             peak = peak_bytes(step, device)
             rows.append(
-                dict(loss=name, impl=label_of_impl,
+                dict(loss=name, impl=label_of_impl, pairs=pairs,
                      ms=seconds * 1e3, ce_ms=base_seconds * 1e3,
                      time_ratio=seconds / base_seconds,
+                     ratio_q1=q1, ratio_q3=q3,
                      best_ratio=best / base_best,
+                     load=os.getloadavg()[0],
                      peak_mib=peak / 2**20,
                      ce_peak_mib=baseline_peak / 2**20,
                      memory_ratio=peak / baseline_peak))
@@ -152,7 +174,9 @@ def bench_shape(shape, names, device, repeat, impls):
                   f'{rows[-1]["time_ratio"]:>8.2f}'
                   f'{rows[-1]["best_ratio"]:>8.2f}'
                   f'{rows[-1]["peak_mib"]:>10.1f}'
-                  f'{rows[-1]["memory_ratio"]:>8.2f}', flush=True)
+                  f'{rows[-1]["memory_ratio"]:>8.2f}'
+                  f'{rows[-1]["ratio_q1"]:>6.2f}-{rows[-1]["ratio_q3"]:.2f}',
+                  flush=True)
     return rows
 
 
@@ -160,37 +184,48 @@ def to_markdown(report) -> str:
     lines = [
         f'### Losses on {report["device"]}: {report["machine"]}', '',
         f'torch {report["torch"]}, {report["threads"]} threads, median of '
-        f'{report["repeat"]} fwd+bwd, each interleaved with mmseg '
+        f'{report["repeat"]} fwd+bwd or more (`pairs`: until '
+        f'{report.get("min_time", 0):g} s, at most 200), each interleaved '
+        'with mmseg '
         '`CrossEntropyLoss(avg_non_ignore=True)` on the same inputs (10% '
-        'ignored). `x CE`: time and extra peak memory over that baseline; '
-        '`best x CE`: the fastest run of each (the least disturbed by the '
-        'machine, e.g. by allocator page faults).',
+        'ignored). `x CE`: time (ratio of the medians) and extra peak '
+        'memory over that baseline; `q1-q3`: quartiles of the paired '
+        'ratios (each run over the CE run next to it); `best x CE`: the '
+        'fastest run of each (the least disturbed by the machine); `load`: '
+        "the machine's 1-minute load average after the row.",
     ]
     if report.get('note'):
         lines += ['', report['note']]
     lines += [
-        '', '| shape | loss | impl | ms | CE ms | time x CE | best x CE | '
-        'peak MiB | memory x CE |',
-        '|---|---|---|---:|---:|---:|---:|---:|---:|'
+        '', '| shape | logits | loss | impl | pairs | ms | CE ms | '
+        'time x CE | q1-q3 | best x CE | peak MiB | memory x CE | load |',
+        '|---|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|'
     ]
     for shape, rows in report['results'].items():
         for row in rows:
+            logits = 1
+            for dim in shape.split('x'):
+                logits *= int(dim)
             lines.append(
-                f'| {shape} | {row["loss"]} | {row["impl"]} | '
-                f'{row["ms"]:.1f} | {row["ce_ms"]:.1f} | '
-                f'{row["time_ratio"]:.2f} | {row["best_ratio"]:.2f} | '
-                f'{row["peak_mib"]:.1f} | '
-                f'{row["memory_ratio"]:.2f} |')
+                f'| {shape} | {logits:.1e} | {row["loss"]} | '
+                f'{row["impl"]} | {row.get("pairs", "")} | '
+                f'{row["ms"]:.2f} | {row["ce_ms"]:.2f} | '
+                f'{row["time_ratio"]:.2f} | '
+                f'{row["ratio_q1"]:.2f}-{row["ratio_q3"]:.2f} | '
+                f'{row["best_ratio"]:.2f} | {row["peak_mib"]:.1f} | '
+                f'{row["memory_ratio"]:.2f} | {row["load"]:.1f} |')
     return '\n'.join(lines) + '\n'
 
 
 def main(argv=None):
     import anl_seg  # noqa: F401  (registers the losses)
-    from anl_seg.models.losses.base import IMPLS
+    from anl_seg.models.losses.backends import IMPLS
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
     parser.add_argument('--quick', action='store_true',
                         help='small shapes (CPU in minutes)')
+    parser.add_argument('--scaling', action='store_true',
+                        help='10^5, 10^6, 10^7 and 10^8 logits')
     parser.add_argument('--shape', type=int, nargs=4, action='append',
                         metavar=('N', 'C', 'H', 'W'),
                         help='instead of the default shapes; repeatable')
@@ -202,6 +237,9 @@ def main(argv=None):
         help="paths to time (default: auto, the one a config gets); "
         "'auto' on large inputs is 'compiled'")
     parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--min-time', type=float, default=0.0,
+                        help='time each row for at least this many seconds '
+                        '(up to 200 pairs): more pairs on small shapes')
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--note', default='', help='added to the report')
     parser.add_argument('--no-save', action='store_true')
@@ -211,22 +249,24 @@ def main(argv=None):
         parser.error('--device cuda but torch.cuda.is_available() is False')
     if args.threads:
         torch.set_num_threads(args.threads)
-    shapes = args.shape or (QUICK_SHAPES if args.quick else FULL_SHAPES)
+    shapes = args.shape or (QUICK_SHAPES if args.quick else
+                            SCALING_SHAPES if args.scaling else FULL_SHAPES)
     names = args.losses or [name for name in LOSSES if name != BASELINE]
     unknown = sorted(set(names) - set(LOSSES))
     if unknown:
         parser.error(f'unknown losses {unknown}; known: {sorted(LOSSES)}')
     report = dict(device=args.device, machine=machine_name(args.device),
                   torch=torch.__version__, threads=torch.get_num_threads(),
-                  repeat=args.repeat, note=args.note, results={})
+                  repeat=args.repeat, min_time=args.min_time,
+                  note=args.note, results={})
     print(f'{report["machine"]}, torch {report["torch"]}, '
           f'{report["threads"]} threads')
     print(f'{"shape":<16}{"loss":<16}{"impl":<10}{"ms":>9}{"x CE":>8}'
-          f'{"best":>8}{"peak MiB":>10}{"x CE":>8}')
+          f'{"best":>8}{"peak MiB":>10}{"x CE":>8}{"q1-q3":>12}')
     for shape in shapes:
         report['results']['x'.join(map(str, shape))] = bench_shape(
             tuple(shape), names, args.device, args.repeat,
-            args.impls)
+            args.impls, args.min_time)
     if args.no_save:
         return
     markdown = to_markdown(report)

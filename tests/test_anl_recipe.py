@@ -1,6 +1,10 @@
-"""The opt-in segmentation recipe of the ANL losses (docs/anl_recipe.md):
-prior-matched regulariser, CE -> ANL warm-up and its gradient gain."""
+"""The segmentation recipe of the ANL losses (docs/anl_recipe.md): the
+gradient gain and ``scale_to_ce`` of the core losses, and the study's own
+prior-matched regulariser and CE -> ANL warm-up (``StudyANLCELoss`` of
+``benchmarks/anl_recipe_study.py``, out of the package: they did not help).
+"""
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,16 +14,27 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 from anl_seg.models.losses import ANLCELoss, ANLFLLoss
-from anl_seg.models.losses import functional as LF
+from anl_seg.models.losses.backends import reference
+from anl_seg.models.losses.negative_loss import NormalizedNegative
+from anl_seg.models.losses.normalized_loss import Normalized
+from anl_seg.models.losses.terms import CETerm
 
 IGNORE = 255
 C = 5
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'benchmarks'))
+
+import anl_recipe_study as study  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _scope():
     init_default_scope('mmseg')
+    study._register_study_losses()
+
+
+def StudyANLCELoss(**kwargs):  # noqa: N802  (stands for the class)
+    return MODELS.build(dict(type='StudyANLCELoss', **kwargs))
 
 
 def _batch(seed=0, ignore=True):
@@ -46,7 +61,7 @@ def _ref_kl(logits, label, prior=None):
 
 def _regularizer(logits, label, **kwargs):
     """The module's loss with the regulariser minus the one without."""
-    with_reg = ANLCELoss(alpha=2.0, beta=3.0, lamb=1.0, **kwargs)
+    with_reg = StudyANLCELoss(alpha=2.0, beta=3.0, lamb=1.0, **kwargs)
     without = ANLCELoss(alpha=2.0, beta=3.0)
     return float(with_reg(logits, label) - without(logits, label))
 
@@ -76,7 +91,7 @@ def test_uniform_prior_equals_paper_entropy_regularizer():
 def test_prior_kl_gradient_is_finite_and_pulls_to_prior():
     logits, label = _batch(3)
     logits.requires_grad_(True)
-    loss = ANLCELoss(alpha=0.0, beta=0.0, lamb=1.0, prior='batch')
+    loss = StudyANLCELoss(alpha=0.0, beta=0.0, lamb=1.0, prior='batch')
     loss(logits, label).backward()
     assert torch.isfinite(logits.grad).all()
     # class 3 has no label, so the regulariser pushes its logits down
@@ -86,24 +101,24 @@ def test_prior_kl_gradient_is_finite_and_pulls_to_prior():
 def test_prior_regularizer_is_zero_without_valid_pixels():
     logits, _ = _batch()
     label = torch.full((2, 4, 6), IGNORE)
-    loss = ANLCELoss(lamb=1.0, prior='batch')
+    loss = StudyANLCELoss(lamb=1.0, prior='batch')
     assert float(loss(logits, label)) == 0.0
 
 
 def test_label_marginal():
     label = torch.tensor([[0, 0, 2, IGNORE]])
-    marginal = LF.label_marginal(label, label != IGNORE, 3)
+    marginal = study.label_marginal(label, label != IGNORE, 3)
     assert marginal.tolist() == pytest.approx([2 / 3, 0, 1 / 3])
 
 
 @pytest.mark.parametrize('step,expected', [(-1, 0.0), (0, 0.0), (5, 0.5),
                                            (10, 1.0), (25, 1.0)])
 def test_warmup_weight_values(step, expected):
-    assert LF.warmup_weight(step, 10) == expected
+    assert study.warmup_weight(step, 10) == expected
 
 
 def test_warmup_weight_off():
-    assert LF.warmup_weight(0, 0) == 1.0
+    assert study.warmup_weight(0, 0) == 1.0
 
 
 @pytest.mark.parametrize('cls,gamma', [(ANLCELoss, None), (ANLFLLoss, 0.5)])
@@ -147,14 +162,14 @@ def test_scale_to_ce_divides_the_loss_by_the_gain():
 
 def test_warmup_schedule_of_the_module():
     logits, label = _batch(4)
-    loss = ANLCELoss(alpha=2.0, beta=3.0, warmup_iters=4)
+    loss = StudyANLCELoss(alpha=2.0, beta=3.0, warmup_iters=4)
     paper = ANLCELoss(alpha=2.0, beta=3.0)
     ce = F.cross_entropy(logits, label, ignore_index=IGNORE)
     gain = loss.init_gain(C)
     anl = paper(logits, label)
     loss.train()
     seen = [float(loss(logits, label)) for _ in range(6)]
-    # counted during the warm-up; afterwards ANL alone (fused path)
+    # counted during the warm-up; afterwards ANL alone
     assert loss.step == 4
     for step, value in enumerate(seen):
         w = min(1.0, step / 4)
@@ -169,11 +184,13 @@ def test_warmup_schedule_of_the_module():
 def test_defaults_are_paper_exact():
     logits, label = _batch(5)
     default = MODELS.build(dict(type='ANLCELoss', alpha=5.0, beta=5.0))
-    assert default.prior is None and default.warmup_iters == 0
+    assert not hasattr(default, 'prior')
+    assert not hasattr(default, 'warmup_iters')
     valid = label != IGNORE
-    log_prob = F.log_softmax(logits, 1)
-    tlp = LF.gather_target_log_prob(log_prob, label, IGNORE)
-    ref = LF.anl_ce(log_prob, tlp, 5.0, 5.0)[valid].mean()
+    formula = ((5.0, Normalized(CETerm())),
+               (5.0, NormalizedNegative(CETerm(), 1e-7)))
+    ref = sum(weight * reference.pixel_loss(logits, label, part, IGNORE)
+              for weight, part in formula)[valid].mean()
     default.train()
     for _ in range(3):  # no schedule: training steps change nothing
         assert float(default(logits, label)) == pytest.approx(float(ref),
@@ -186,7 +203,7 @@ def test_dense_recipe_builds_from_the_config_file(name):
     cfg = Config.fromfile(str(ROOT / f'configs/_base_/losses/{name}.py'))
     loss = MODELS.build(cfg.loss)
     assert loss.scale_to_ce and (loss.alpha, loss.beta) == (10.0, 0.1)
-    assert loss.lamb == 0 and loss.warmup_iters == 0
+    assert loss.lamb == 0 and type(loss) is not MODELS.get('StudyANLCELoss')
     logits, label = _batch(6)
     assert math.isfinite(float(loss(logits, label)))
 
@@ -198,10 +215,16 @@ def test_dense_recipe_builds_from_the_config_file(name):
 ])
 def test_bad_options_raise(kwargs):
     with pytest.raises(ValueError):
-        ANLCELoss(**kwargs)
+        StudyANLCELoss(**kwargs)
+
+
+@pytest.mark.parametrize('option', ['prior', 'warmup_iters'])
+def test_study_options_are_not_core_options(option):
+    with pytest.raises(ValueError, match=f'{option}.*StudyANLCELoss'):
+        ANLCELoss(**{option: 'batch' if option == 'prior' else 10})
 
 
 def test_prior_of_wrong_length_raises():
     logits, label = _batch()
     with pytest.raises(ValueError, match='prior has 3 entries'):
-        ANLCELoss(lamb=1.0, prior=[1, 1, 1])(logits, label)
+        StudyANLCELoss(lamb=1.0, prior=[1, 1, 1])(logits, label)

@@ -66,14 +66,15 @@ def test_bench_losses_labels_each_path_it_times():
                                     ['ANLCELoss', 'ANLCELoss-ER'], 'cpu', 1,
                                     ['auto', 'fused', 'reference'])
     # small logits: 'auto' is the eager fused path, not timed twice; the
-    # regularised ANL has no fused path at all
+    # regularised ANL keeps it too (the regulariser is a term of its own)
     assert [(row['loss'], row['impl']) for row in rows] == [
         ('ANLCELoss', 'fused'), ('ANLCELoss', 'reference'),
-        ('ANLCELoss-ER', 'reference')]
+        ('ANLCELoss-ER', 'fused'), ('ANLCELoss-ER', 'reference')]
     for row in rows:
         assert row['time_ratio'] > 0 and row['best_ratio'] > 0
         assert row['memory_ratio'] > 0
     markdown = bench_losses.to_markdown(
         dict(device='cpu', machine='test', torch='x', threads=1, repeat=1,
              note='', results={'1x4x8x8': rows}))
-    assert markdown.count('| 1x4x8x8 |') == 3 and 'best x CE' in markdown
+    assert markdown.count('| 1x4x8x8 |') == 4 and 'best x CE' in markdown
+    assert 'q1-q3' in markdown

@@ -1,6 +1,9 @@
 """The mmcv-lite fallback and the weights-only checkpoint allow-list."""
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -80,6 +83,39 @@ def test_fallback_makes_mmseg_models_importable():
                          text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == 'ok'
+
+
+@lite_only
+def test_mmseg_models_imported_before_anl_seg(tmp_path):
+    """``register_all_modules()`` then ``import anl_seg``: the start-up hook
+    that setup.py installs (``anl_seg-mmcv-lite.pth``) serves the fallback.
+    """
+    root = Path(__file__).resolve().parents[1]
+    shutil.copy(root / 'anl_seg-mmcv-lite.pth',
+                tmp_path)
+    code = ('import site, sys; site.addsitedir(sys.argv[1]);'
+            'assert "anl_seg" not in sys.modules and "torch" not in '
+            'sys.modules;'
+            'from mmseg.utils import register_all_modules;'
+            'register_all_modules();'
+            'import mmcv.ops; assert mmcv.ops.ANL_SEG_FALLBACK;'
+            'import anl_seg; from anl_seg.compat import mmcv_ops;'
+            'assert mmcv_ops.install_mmcv_ops_fallback();'
+            'from mmseg.registry import MODELS;'
+            'MODELS.build(dict(type="ANLCELoss")); print("ok")')
+    out = subprocess.run([sys.executable, '-c', code, str(tmp_path)],
+                         capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(root)))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == 'ok'
+
+
+def test_startup_hook_leaves_full_mmcv_alone(monkeypatch):
+    from anl_seg.compat import mmcv_lite_hook
+    monkeypatch.setattr(mmcv_lite_hook._mmcv_ops_shim(), 'has_full_mmcv',
+                        lambda: True)
+    assert mmcv_lite_hook.MmcvOpsFinder().find_spec('mmcv.ops') is None
+    assert mmcv_lite_hook.MmcvOpsFinder().find_spec('mmcv.cnn') is None
 
 
 def test_full_mmcv_is_never_patched(monkeypatch):

@@ -22,6 +22,19 @@ from anl_seg.models.losses.distributed import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def study_anl_ce(**kwargs):
+    """The study's ANL-CE with ``prior='batch'`` (out of the package, in
+    ``benchmarks/anl_recipe_study.py``)."""
+    sys.path.insert(0, str(ROOT / 'benchmarks'))
+    import anl_recipe_study
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    anl_recipe_study._register_study_losses()
+    return MODELS.build(dict(type='StudyANLCELoss', **kwargs))
+
 WORLD_SIZE = 2
 NUM_CLASSES, CHANNELS = 4, 3
 # name: (loss class, kwargs); all with the batch regulariser on
@@ -29,7 +42,7 @@ CASES = {
     'anl_ce_er': (ANLCELoss, dict(alpha=2.0, beta=1.0, lamb=0.5)),
     'anl_fl_er': (ANLFLLoss, dict(alpha=2.0, beta=1.0, gamma=0.5,
                                   lamb=0.5)),
-    'anl_ce_er_batch_prior': (ANLCELoss, dict(lamb=0.5, prior='batch')),
+    'anl_ce_er_batch_prior': (study_anl_ce, dict(lamb=0.5, prior='batch')),
 }
 
 

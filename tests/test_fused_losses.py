@@ -1,27 +1,27 @@
-"""The fused losses (``fused.py``) against the reference path.
+"""The fast paths (``backends/eager.py``, ``backends/compiled.py``: the
+formulas' stated derivatives) against the reference path.
 
 The reference is the same module with ``impl='reference'``: ``log_softmax``
-+ the formulas of ``functional.py`` + autograd, itself checked against
-one-hot transcriptions in ``test_losses.py``.
++ the formulas' values + autograd, itself checked against one-hot
+transcriptions in ``test_losses.py``.
 """
 import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-from anl_seg.models.losses import compiled, fused
-from anl_seg.models.losses.base import IMPL_ENV
-from anl_seg.models.losses.functional import gather_target_log_prob
+from anl_seg.models.losses import backends
+from anl_seg.models.losses.backends import IMPL_ENV, compiled, eager, reference
 
 IGNORE = 255
 
 CASES = {
     'anl_ce': dict(type='ANLCELoss', alpha=5.0, beta=5.0),
     'anl_fl': dict(type='ANLFLLoss', alpha=5.0, beta=5.0, gamma=0.5),
+    'anl_ce_er': dict(type='ANLCELoss', alpha=5.0, beta=5.0, lamb=2.0),
     'nce_rce': dict(type='ActivePassiveLoss', active=dict(type='NCELoss'),
                     passive=dict(type='RCELoss')),
     'nfl_mae': dict(type='ActivePassiveLoss', beta=2.0,
@@ -91,23 +91,17 @@ def test_fused_matches_reference_float32(name, classes):
 
 @pytest.mark.parametrize('name', CASES)
 def test_pixel_loss_matches_reference_in_float64(name):
-    """``fused_pixel_loss`` and the module's ``pixel_loss`` in float64."""
+    """The eager and reference backends on the module's formula, float64."""
     logits, label = make_batch((2, 6, 4, 5), dtype=torch.float64)
-    module = build(name, 'reference')
-    valid = label != IGNORE
-    leaf = logits.clone().requires_grad_(True)
-    log_prob = F.log_softmax(leaf, 1)
-    ref = torch.where(
-        valid,
-        module.pixel_loss(log_prob,
-                          gather_target_log_prob(log_prob, label, IGNORE),
-                          valid), 0.0)
-    ref_grad, = torch.autograd.grad(ref.sum(), leaf)
-    leaf = logits.clone().requires_grad_(True)
-    value = fused.fused_pixel_loss(leaf, label, module.fused_formula(),
-                                   IGNORE)
-    grad, = torch.autograd.grad(value.sum(), leaf)
-    assert value.dtype == torch.float64
+    formula = build(name, 'reference').formula()
+    results = []
+    for backend in (reference, eager):
+        leaf = logits.clone().requires_grad_(True)
+        value = backend.pixel_loss(leaf, label, formula, IGNORE)
+        grad, = torch.autograd.grad(value.sum(), leaf)
+        assert value.dtype == torch.float64
+        results.append((value, grad))
+    (ref, ref_grad), (value, grad) = results
     torch.testing.assert_close(value, ref, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(grad, ref_grad, rtol=1e-8, atol=1e-12)
 
@@ -120,10 +114,10 @@ def test_gradcheck(name):
     # moderate logits: no class at a clamp's kink
     logits, label = make_batch((1, 4, 2, 3), scale=1.0,
                                dtype=torch.float64)
-    formula = build(name, 'fused').fused_formula()
+    formula = build(name, 'fused').formula()
     leaf = logits.requires_grad_(True)
     assert torch.autograd.gradcheck(
-        lambda x: fused.fused_pixel_loss(x, label, formula, IGNORE), (leaf, ))
+        lambda x: eager.pixel_loss(x, label, formula, IGNORE), (leaf, ))
 
 
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
@@ -169,14 +163,16 @@ def test_class_weight_pixel_weight_and_reductions(name):
         torch.testing.assert_close(grad, ref_grad, rtol=1e-4, atol=1e-7)
 
 
-def test_chunks_and_layouts_do_not_change_the_result():
+def test_layouts_do_not_change_the_result():
     logits, label = make_batch((3, 5, 7, 11))
-    formula = build('anl_fl', 'fused').fused_formula()
+    formula = build('anl_fl', 'fused').formula()
     results = []
-    for x, chunk in ((logits, 1 << 20), (logits, 7),
-                     (logits.to(memory_format=torch.channels_last), 64)):
+    for x, y in ((logits, label),
+                 (logits.to(memory_format=torch.channels_last), label),
+                 (logits.transpose(2, 3).contiguous().transpose(2, 3),
+                  label.transpose(1, 2).contiguous().transpose(1, 2))):
         leaf = x.detach().clone().requires_grad_(True)
-        value = fused.fused_pixel_loss(leaf, label, formula, IGNORE, chunk)
+        value = eager.pixel_loss(leaf, y, formula, IGNORE)
         value.sum().backward()
         results.append((value, leaf.grad))
     for value, grad in results[1:]:
@@ -200,28 +196,36 @@ def test_no_grad_forward_matches():
 
 
 def test_impl_selection(monkeypatch):
+    small = torch.zeros(1, 3, 2, 2)
     loss = build('anl_ce', 'auto')
-    assert loss._formula_to_use() is not None
+    assert loss.path(small) == 'fused'
     monkeypatch.setenv(IMPL_ENV, 'reference')
-    assert loss._formula_to_use() is None
-    assert build('anl_ce', 'fused')._formula_to_use() is not None
+    assert loss.path(small) == 'reference'
+    assert build('anl_ce', 'fused').path(small) == 'fused'
     monkeypatch.setenv(IMPL_ENV, 'fast')
     with pytest.raises(ValueError, match=IMPL_ENV):
         loss(*make_batch((1, 3, 2, 2)))
     monkeypatch.delenv(IMPL_ENV)
-    # the batch regulariser runs on the reference path
-    er = MODELS.build(dict(type='ANLCELoss', lamb=1.0))
-    assert er._formula_to_use() is None
-    er(*make_batch((1, 3, 2, 2)))
-    with pytest.raises(ValueError, match='no fused implementation'):
-        MODELS.build(dict(type='ANLCELoss', lamb=1.0, impl='fused'))(
-            *make_batch((1, 3, 2, 2)))
     with pytest.raises(ValueError, match='impl must be one of'):
         MODELS.build(dict(type='NCELoss', impl='triton'))
     with pytest.raises(ValueError, match='impl'):
         MODELS.build(dict(type='ActivePassiveLoss',
                           active=dict(type='NCELoss', impl='fused'),
                           passive=dict(type='MAELoss')))
+
+
+@pytest.mark.parametrize('impl', ['auto', 'fused'])
+def test_entropy_regularizer_keeps_the_fast_path(impl):
+    """The batch regulariser is a term of its own: the pixel loss stays on
+    the path ``impl`` selects, with the reference's values and gradient."""
+    er = MODELS.build(dict(type='ANLCELoss', lamb=1.0, impl=impl))
+    assert er.path(torch.zeros(1, 3, 2, 2)) == 'fused'
+    logits, label = make_batch((2, 5, 4, 6))
+    ref = MODELS.build(dict(type='ANLCELoss', lamb=1.0, impl='reference'))
+    ref_value, ref_grad = value_and_grad(ref, logits, label)
+    value, grad = value_and_grad(er, logits, label)
+    torch.testing.assert_close(value, ref_value)
+    torch.testing.assert_close(grad, ref_grad)
 
 
 def _bench_module():
@@ -251,7 +255,8 @@ needs_compile = pytest.mark.skipif(
 
 
 @needs_compile
-@pytest.mark.parametrize('name', ['anl_ce', 'anl_fl', 'nce_rce', 'gce'])
+@pytest.mark.parametrize('name', ['anl_ce', 'anl_fl', 'nce_rce', 'gce',
+                                  'anl_ce_er'])
 def test_compiled_matches_reference(name):
     logits, label = make_batch((2, 5, 6, 7))
     assert_same(name, logits, label, impl='compiled')
@@ -293,16 +298,15 @@ def test_compiled_kernels_follow_shape_dtype_and_layout_changes():
 def test_auto_compiles_only_large_inputs(monkeypatch):
     small = torch.zeros(1, 2, 4, 4)
     large = torch.zeros(1, 1, 1, compiled.AUTO_MIN_ELEMENTS)
+    formula = build('anl_ce', 'auto').formula()
     monkeypatch.setattr(compiled, 'compile_supported', lambda device: True)
-    assert isinstance(compiled.kernels_for('auto', small), fused.EagerKernels)
-    assert isinstance(compiled.kernels_for('auto', large),
-                      compiled.CompiledKernels)
-    assert isinstance(compiled.kernels_for('fused', large),
-                      fused.EagerKernels)
-    assert isinstance(compiled.kernels_for('compiled', small),
-                      compiled.CompiledKernels)
+    assert backends.path_of('auto', small, formula) == 'fused'
+    assert backends.path_of('auto', large, formula) == 'compiled'
+    assert backends.path_of('fused', large, formula) == 'fused'
+    assert backends.path_of('compiled', small, formula) == 'compiled'
+    assert backends.path_of('compiled', small[:0], formula) == 'fused'
     monkeypatch.setattr(compiled, 'compile_supported', lambda device: False)
-    assert isinstance(compiled.kernels_for('auto', large), fused.EagerKernels)
+    assert backends.path_of('auto', large, formula) == 'fused'
 
 
 def test_compile_failure_falls_back_to_eager_once(monkeypatch):

@@ -385,6 +385,34 @@ def test_all_pixels_ignored_gives_zero_loss_and_grad(name):
         assert torch.isfinite(grad).all()
 
 
+@pytest.mark.parametrize('impl', ['auto', 'reference'])
+@pytest.mark.parametrize('name', CASES)
+def test_empty_batch_gives_zero_like_mmseg_cross_entropy(name, impl):
+    logits = torch.randn(0, 4, 3, 3)
+    label = torch.zeros(0, 3, 3, dtype=torch.long)
+    ce = MODELS.build(dict(type='CrossEntropyLoss', avg_non_ignore=True))
+    assert ce(logits, label).item() == 0
+    loss = MODELS.build(dict(CASES[name][0], impl=impl))
+    value, grad = loss_and_grad(loss, logits, label)
+    assert value.item() == 0 and grad.shape == logits.shape
+    assert loss(logits, label, reduction_override='none').shape == (0, 3, 3)
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf'), -float('inf')])
+@pytest.mark.parametrize('name', CASES)
+def test_non_finite_logit_at_ignored_pixel_adds_nothing(name, bad):
+    logits, label = make_batch((2, 5, 4, 4), seed=10)
+    label[0, 1, 2] = IGNORE
+    loss = MODELS.build(CASES[name][0])
+    clean_value, clean_grad = loss_and_grad(loss, logits, label)
+    logits[0, 1, 1, 2] = bad
+    value, grad = loss_and_grad(loss, logits, label)
+    torch.testing.assert_close(value, clean_value)
+    valid = label != IGNORE
+    torch.testing.assert_close(grad.movedim(1, -1)[valid],
+                               clean_grad.movedim(1, -1)[valid])
+
+
 def test_inputs_are_not_modified():
     logits, label = make_batch((2, 5, 4, 4), seed=9)
     for name in CASES:

@@ -77,6 +77,20 @@ class _FallbackOpsModule(types.ModuleType):
         return op
 
 
+def make_fallback_module() -> types.ModuleType:
+    """The fallback ``mmcv.ops`` module (not yet in ``sys.modules``)."""
+    module = _FallbackOpsModule(
+        'mmcv.ops', 'anl_seg fallback for mmcv.ops (mmcv._ext is missing)')
+    module.point_sample = point_sample
+    module.__all__ = ['point_sample']
+    module.ANL_SEG_FALLBACK = True
+    # mmcv warns on import that mmcv-lite lacks this op; our placeholder
+    # already explains that on use, so keep every CLI's stderr clean.
+    warnings.filterwarnings(
+        'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+    return module
+
+
 def install_mmcv_ops_fallback() -> bool:
     """Register the fallback ``mmcv.ops`` if full mmcv is absent.
 
@@ -84,7 +98,7 @@ def install_mmcv_ops_fallback() -> bool:
         bool: True if the fallback was installed (now or earlier).
     """
     existing = sys.modules.get('mmcv.ops')
-    if isinstance(existing, _FallbackOpsModule):
+    if getattr(existing, 'ANL_SEG_FALLBACK', False):
         return True
     if existing is not None or has_full_mmcv():
         return False
@@ -93,15 +107,7 @@ def install_mmcv_ops_fallback() -> bool:
                           'mmcv 2.1.x); install it with `pip install '
                           'mmcv-lite==2.1.0`.')
     import mmcv
-    module = _FallbackOpsModule(
-        'mmcv.ops', 'anl_seg fallback for mmcv.ops (mmcv._ext is missing)')
-    module.point_sample = point_sample
-    module.__all__ = ['point_sample']
-    module.ANL_SEG_FALLBACK = True
+    module = make_fallback_module()
     sys.modules['mmcv.ops'] = module
     mmcv.ops = module
-    # mmcv warns on import that mmcv-lite lacks this op; our placeholder
-    # already explains that on use, so keep every CLI's stderr clean.
-    warnings.filterwarnings(
-        'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
     return True

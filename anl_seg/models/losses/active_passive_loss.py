@@ -2,8 +2,8 @@
 """
 from mmseg.registry import MODELS
 
-from . import fused
 from .base import PixelwiseLoss, check_number
+from .formula import Weighted
 
 # Set on ActivePassiveLoss itself; a part's copy would be silently unused.
 _OUTER_ONLY = ('reduction', 'loss_weight', 'ignore_index', 'class_weight',
@@ -22,6 +22,10 @@ def _build_part(role: str, cfg) -> PixelwiseLoss:
     if not isinstance(part, PixelwiseLoss):
         raise ValueError(f'{role} must be one of the anl_seg pixel-wise '
                          f'losses (e.g. NCELoss, MAELoss), got {cfg["type"]}')
+    if part.uses_prob_sums:
+        raise ValueError(f'{role}={cfg["type"]} has a batch term, which a '
+                         'part of ActivePassiveLoss cannot add: use it as a '
+                         'loss of its own')
     return part
 
 
@@ -39,8 +43,9 @@ class ActivePassiveLoss(PixelwiseLoss):
         alpha (float): Weight of the active loss. Defaults to 1.0.
         beta (float): Weight of the passive loss. Defaults to 1.0.
         **kwargs: ``reduction``, ``loss_weight``, ``ignore_index``,
-            ``class_weight``, ``loss_name``, see :class:`PixelwiseLoss`;
-            they apply to the sum and may not be set on the parts.
+            ``class_weight``, ``loss_name``, ``impl``, see
+            :class:`PixelwiseLoss`; they apply to the sum and may not be set
+            on the parts.
     """
 
     default_loss_name = 'loss_apl'
@@ -55,24 +60,13 @@ class ActivePassiveLoss(PixelwiseLoss):
         self.alpha = alpha
         self.beta = beta
 
-    def pixel_loss(self, log_prob, target_log_prob, valid):
-        return (
-            self.alpha * self.active.pixel_loss(log_prob, target_log_prob,
-                                                valid) +
-            self.beta * self.passive.pixel_loss(log_prob, target_log_prob,
-                                                valid))
+    def formula(self):
+        return Weighted(((self.alpha, self.active.formula()),
+                         (self.beta, self.passive.formula())))
 
     def check_num_classes(self, num_classes):
         self.active.check_num_classes(num_classes)
         self.passive.check_num_classes(num_classes)
-
-    def fused_formula(self):
-        active = self.active.fused_formula()
-        passive = self.passive.fused_formula()
-        if active is None or passive is None:
-            return None
-        return fused.weighted_sum([(self.alpha, active),
-                                   (self.beta, passive)])
 
     def extra_repr(self) -> str:
         return (f'alpha={self.alpha}, beta={self.beta}, ' +

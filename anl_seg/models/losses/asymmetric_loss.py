@@ -1,11 +1,59 @@
 """Asymmetric losses AGCE, AUL and AEL (Zhou et al., 2021)."""
-from functools import partial
+from dataclasses import dataclass
 
+import torch
 from mmseg.registry import MODELS
 
-from . import functional as LF
-from . import fused
 from .base import PixelwiseLoss, check_number
+from .formula import TargetFormula
+
+
+@dataclass(frozen=True)
+class AsymmetricGCE(TargetFormula):
+    """AGCE ``= ((a + 1)^q - (a + p_y)^q) / q``;
+    ``dL/dlog p_y = -(a + p_y)^(q - 1) p_y``."""
+
+    a: float
+    q: float
+
+    def value(self, target):
+        return ((self.a + 1)**self.q - (self.a + target.exp()).pow(self.q)
+                ) / self.q
+
+    def derivative(self, target):
+        prob = target.exp()
+        return -(self.a + prob).pow(self.q - 1) * prob
+
+
+@dataclass(frozen=True)
+class AsymmetricUnhinged(TargetFormula):
+    """AUL ``= ((a - p_y)^q - (a - 1)^q) / q``;
+    ``dL/dlog p_y = -(a - p_y)^(q - 1) p_y``."""
+
+    a: float
+    q: float
+
+    def value(self, target):
+        return ((self.a - target.exp()).pow(self.q) - (self.a - 1)**self.q
+                ) / self.q
+
+    def derivative(self, target):
+        prob = target.exp()
+        return -(self.a - prob).pow(self.q - 1) * prob
+
+
+@dataclass(frozen=True)
+class AsymmetricExponential(TargetFormula):
+    """AEL ``= exp(-p_y / a)``; ``dL/dlog p_y = -L p_y / a``."""
+
+    a: float
+
+    def value(self, target):
+        return torch.exp(-target.exp() / self.a)
+
+    def derivative(self, target):
+        prob = target.exp()
+        return -torch.exp(-prob / self.a) * prob / self.a
 
 
 @MODELS.register_module()
@@ -27,14 +75,8 @@ class AGCELoss(PixelwiseLoss):
         self.a = a
         self.q = q
 
-    def pixel_loss(self, log_prob, target_log_prob, valid):
-        return LF.asymmetric_generalized_cross_entropy(target_log_prob,
-                                                       self.a, self.q)
-
-    def fused_formula(self):
-        return fused.target_only(
-            partial(LF.asymmetric_generalized_cross_entropy, a=self.a,
-                    q=self.q))
+    def formula(self):
+        return AsymmetricGCE(self.a, self.q)
 
 
 @MODELS.register_module()
@@ -56,12 +98,8 @@ class AULLoss(PixelwiseLoss):
         self.a = a
         self.q = q
 
-    def pixel_loss(self, log_prob, target_log_prob, valid):
-        return LF.asymmetric_unhinged(target_log_prob, self.a, self.q)
-
-    def fused_formula(self):
-        return fused.target_only(
-            partial(LF.asymmetric_unhinged, a=self.a, q=self.q))
+    def formula(self):
+        return AsymmetricUnhinged(self.a, self.q)
 
 
 @MODELS.register_module()
@@ -80,9 +118,5 @@ class AELLoss(PixelwiseLoss):
         check_number('a', a)
         self.a = a
 
-    def pixel_loss(self, log_prob, target_log_prob, valid):
-        return LF.asymmetric_exponential(target_log_prob, self.a)
-
-    def fused_formula(self):
-        return fused.target_only(
-            partial(LF.asymmetric_exponential, a=self.a))
+    def formula(self):
+        return AsymmetricExponential(self.a)

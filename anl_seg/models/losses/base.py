@@ -1,27 +1,22 @@
 """Input checks, ignore handling, weighting and reduction, written once.
 
-Subclasses only implement :meth:`PixelwiseLoss.pixel_loss`, which maps
-``log_softmax`` values to a per-pixel loss with the formulas of
-``functional.py``.
+A loss module states its per-pixel loss as a
+:class:`~.formula.PixelFormula` (:meth:`PixelwiseLoss.formula`); the
+``backends`` package runs it, whichever path is chosen.
 """
 import math
-import os
 from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmseg.models.losses.utils import get_class_weight, weight_reduce_loss
 from torch import Tensor
 
-from .compiled import kernels_for
-from .functional import gather_target_log_prob
-from .fused import FusedFormula, fused_pixel_loss
+from . import backends
+from .backends import IMPL_ENV, IMPLS  # noqa: F401  (public names)
+from .formula import PixelFormula
 
 _REDUCTIONS = ('none', 'mean', 'sum')
-IMPLS = ('auto', 'fused', 'compiled', 'reference')
-#: Overrides ``impl='auto'`` of every loss, e.g. ``reference`` to debug.
-IMPL_ENV = 'ANL_SEG_LOSS_IMPL'
 
 
 def check_number(name: str, value: float, minimum: float = 0.0,
@@ -83,10 +78,11 @@ def check_label_range(label: Tensor, valid: Tensor, num_classes: int,
 class PixelwiseLoss(nn.Module):
     """Base of the robust losses: a per-pixel loss over softmax classes.
 
-    ``forward`` validates the inputs, computes ``log_softmax`` and ``log p_y``
-    once in float32 (autocast off), calls :meth:`pixel_loss`, zeroes ignored
-    pixels and reduces like mmseg's ``CrossEntropyLoss`` with
-    ``avg_non_ignore=True``. The result is always float32.
+    ``forward`` validates the inputs, runs the loss's :meth:`formula` in
+    float32 (autocast off; float64 logits in float64), adds a batch term
+    if the loss has one (:meth:`batch_term`, e.g. ANL's regulariser),
+    zeroes ignored pixels and reduces like mmseg's ``CrossEntropyLoss``
+    with ``avg_non_ignore=True``. The result is always float32.
 
     Args:
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
@@ -101,14 +97,14 @@ class PixelwiseLoss(nn.Module):
             the summed weights of the valid pixels. Defaults to None.
         loss_name (str, optional): Name in the loss dict; must start with
             ``loss_``. Defaults to the class' ``default_loss_name``.
-        impl (str): ``'fused'`` (``fused.py``: analytic backward, about
-            the memory of one gradient, run op by op), ``'compiled'`` (the
-            same math compiled by ``torch.compile``, ``compiled.py``: one
-            pass over the logits forward and one backward), ``'reference'``
-            (``log_softmax`` + the formulas of ``functional.py`` +
-            autograd) or ``'auto'``: compiled for logits of at least 2^20
-            elements where ``torch.compile`` works, fused otherwise,
-            reference when the loss has no fused formula; the environment
+        impl (str): ``'fused'`` (the formula's derivatives, run op by op:
+            ``backends/eager.py``), ``'compiled'`` (the same compiled by
+            ``torch.compile``, one pass over the logits forward and one
+            backward: ``backends/compiled.py``), ``'reference'``
+            (``log_softmax`` + the formula's values + autograd) or
+            ``'auto'``: compiled for logits of at least
+            ``backends.compiled.AUTO_MIN_ELEMENTS`` elements where
+            ``torch.compile`` works, fused otherwise; the environment
             variable ``ANL_SEG_LOSS_IMPL`` overrides it. Defaults to
             ``'auto'``.
     """
@@ -145,48 +141,32 @@ class PixelwiseLoss(nn.Module):
         """Key of this loss in the decode head's loss dict."""
         return self._loss_name
 
-    def pixel_loss(self, log_prob: Tensor, target_log_prob: Tensor,
-                   valid: Tensor) -> Tensor:
-        """Per-pixel loss ``(N, ...)`` from float32 ``log_softmax`` values.
+    def formula(self) -> PixelFormula:
+        """The per-pixel loss: its value and derivatives (``formula.py``).
+        """
+        raise NotImplementedError
 
-        Args:
-            log_prob (Tensor): ``log p`` of every class, ``(N, C, ...)``.
-            target_log_prob (Tensor): ``log p_y``, ``(N, ...)``; 0 at
-                ignored pixels, whose loss is discarded.
-            valid (Tensor): Bool mask of the non-ignored pixels, ``(N, ...)``;
-                only batch-level terms need it.
+    #: Whether :meth:`batch_term` needs the class probability sums.
+    uses_prob_sums = False
+
+    def batch_term(self, prob_sums: Tensor, count: Tensor,
+                   label: Tensor) -> Tensor:
+        """A scalar added to every valid pixel's loss, from ``prob_sums``
+        (the softmax summed per class over the valid pixels, ``(C,)``),
+        ``count`` (the number of valid pixels) and the labels.
+
+        Called when :attr:`uses_prob_sums`. For terms of the whole batch
+        (ANL's entropy regulariser); autograd differentiates it.
         """
         raise NotImplementedError
 
     def check_num_classes(self, num_classes: int):
         """Raise ``ValueError`` if a hyper-parameter does not suit ``C``."""
 
-    def fused_formula(self) -> Optional[FusedFormula]:
-        """The same per-pixel loss for ``fused.py``, None if it has none."""
-        return None
-
-    def _impl_to_use(self) -> str:
-        """``impl``, with ``'auto'`` overridden by the environment."""
-        if self.impl != 'auto':
-            return self.impl
-        impl = os.environ.get(IMPL_ENV, 'auto')
-        if impl not in IMPLS:
-            raise ValueError(f'{IMPL_ENV} must be one of {IMPLS}, '
-                             f'got {impl!r}')
-        return impl
-
-    def _formula_to_use(self,
-                        impl: Optional[str] = None
-                        ) -> Optional[FusedFormula]:
-        """The fused formula if ``impl`` (default: :meth:`_impl_to_use`)
-        selects it."""
-        if (impl or self._impl_to_use()) == 'reference':
-            return None
-        formula = self.fused_formula()
-        if formula is None and self.impl in ('fused', 'compiled'):
-            raise ValueError(f'{self!r} has no fused implementation: use '
-                             "impl='auto' or 'reference'")
-        return formula
+    def path(self, cls_score: Tensor) -> str:
+        """The backend path this loss takes on ``cls_score``: reference,
+        fused or compiled."""
+        return backends.path_of(self.impl, cls_score, self.formula())
 
     def forward(self,
                 cls_score: Tensor,
@@ -221,20 +201,18 @@ class PixelwiseLoss(nn.Module):
         valid = label != ignore_index
         check_label_range(label, valid, num_classes, ignore_index)
         self.check_num_classes(num_classes)
-        impl = self._impl_to_use()
-        formula = self._formula_to_use(impl)
         with torch.autocast(cls_score.device.type, enabled=False):
-            if formula is not None:
-                kernels = kernels_for(impl, cls_score)
-                loss = fused_pixel_loss(cls_score, label.long(), formula,
-                                        ignore_index,
-                                        kernels=kernels).float()
+            if self.uses_prob_sums:
+                loss, prob_sums = backends.pixel_loss(
+                    cls_score, label.long(), self.formula(), ignore_index,
+                    self.impl, prob_sums=True)
+                extra = self.batch_term(prob_sums.float(), valid.sum(),
+                                        label)
+                loss = loss.float() + torch.where(valid, extra, 0.0)
             else:
-                log_prob = F.log_softmax(cls_score.float(), dim=1)
-                target_log_prob = gather_target_log_prob(
-                    log_prob, label.long(), ignore_index)
-                loss = self.pixel_loss(log_prob, target_log_prob, valid)
-                loss = torch.where(valid, loss, 0.0)
+                loss = backends.pixel_loss(cls_score, label.long(),
+                                           self.formula(), ignore_index,
+                                           self.impl).float()
             if self.class_weight is not None:
                 pixel_weight = self._class_weight_of(label, valid,
                                                      num_classes)

@@ -1,9 +1,68 @@
 """Normalised negative losses: NNCE and NNFL (Ye et al., 2023)."""
+import math
+from dataclasses import dataclass
+
 from mmseg.registry import MODELS
 
-from . import functional as LF
-from . import fused
 from .base import PixelwiseLoss, check_number, check_p_min
+from .formula import ClassTerm, PixelFormula
+from .terms import active_term
+
+
+@dataclass(frozen=True)
+class Floored(ClassTerm):
+    """``u = A - phi(max(log p, log p_min))``, ``A = phi(log p_min)``.
+
+    ``u >= 0``, and 0 with slope 0 below the floor:
+    ``u' = -phi'(log p) [log p >= log p_min]``.
+    """
+
+    term: ClassTerm
+    p_min: float
+
+    def value(self, log_prob):
+        # phi(log p) selected above the floor rather than phi(clamp(log p)):
+        # the same values and gradient, and the expression NFL's sum
+        # computes too, so a compiled kernel evaluates it once per element.
+        # A is phi of a tensor (same dtype and rounding): exactly 0 at it.
+        log_floor = math.log(self.p_min)
+        bound = self.term.value(log_prob.new_tensor(log_floor))
+        below = log_prob < log_floor
+        # in place on the fresh term value (-v + A is A - v, same rounding):
+        # one temporary of the logits' size
+        return self.term.value(log_prob).neg_().add_(bound).masked_fill_(
+            below, 0.0)
+
+    def slope(self, log_prob, prob=None):
+        log_floor = math.log(self.p_min)
+        if self.term.constant_slope == -1.0:
+            return log_prob >= log_floor  # bool 0/1: no float copy
+        return self.term.slope(log_prob, prob).neg_().masked_fill_(
+            log_prob < log_floor, 0.0)
+
+
+@dataclass(frozen=True)
+class NormalizedNegative(PixelFormula):
+    """``L = 1 - u_y / U``, ``U = sum_k u_k``, ``u`` the :class:`Floored`
+    term: NNCE (``phi = -log p``), NNFL (the focal term).
+
+    ``dL/dlog p_y = -u'(log p_y) / U`` and ``dL/dU = u_y / U^2``.
+    """
+
+    term: ClassTerm
+    p_min: float
+
+    @property
+    def terms(self):
+        return (Floored(self.term, self.p_min), )
+
+    def value(self, target, total):
+        return 1 - self.terms[0].value(target) / total
+
+    def grads(self, target, total):
+        floored = self.terms[0]
+        return (floored.slope(target) / -total,
+                floored.value(target) / total.square())
 
 
 @MODELS.register_module()
@@ -28,13 +87,8 @@ class NNCELoss(PixelwiseLoss):
     def check_num_classes(self, num_classes):
         check_p_min(self.p_min, num_classes)
 
-    def pixel_loss(self, log_prob, target_log_prob, valid):
-        return LF.normalized_negative_cross_entropy(log_prob, target_log_prob,
-                                                    self.p_min)
-
-    def fused_formula(self):
-        return fused.normalized_negative_formula(fused.active_term(),
-                                                 self.p_min)
+    def formula(self):
+        return NormalizedNegative(active_term(), self.p_min)
 
 
 @MODELS.register_module()
@@ -62,10 +116,5 @@ class NNFLLoss(PixelwiseLoss):
     def check_num_classes(self, num_classes):
         check_p_min(self.p_min, num_classes)
 
-    def pixel_loss(self, log_prob, target_log_prob, valid):
-        return LF.normalized_negative_focal(log_prob, target_log_prob,
-                                            self.gamma, self.p_min)
-
-    def fused_formula(self):
-        return fused.normalized_negative_formula(
-            fused.active_term(self.gamma), self.p_min)
+    def formula(self):
+        return NormalizedNegative(active_term(self.gamma), self.p_min)

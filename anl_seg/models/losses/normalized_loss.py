@@ -1,9 +1,33 @@
 """Normalised active losses: NCE and NFL (Ma et al., 2020)."""
+from dataclasses import dataclass
+
 from mmseg.registry import MODELS
 
-from . import functional as LF
-from . import fused
 from .base import PixelwiseLoss, check_number
+from .formula import ClassTerm, PixelFormula
+from .terms import active_term
+
+
+@dataclass(frozen=True)
+class Normalized(PixelFormula):
+    """``L = phi_y / S``, ``S = sum_k phi_k``: NCE (``phi = -log p``), NFL
+    (the focal term).
+
+    ``dL/dlog p_y = phi'(log p_y) / S`` and ``dL/dS = -L / S``.
+    """
+
+    term: ClassTerm
+
+    @property
+    def terms(self):
+        return (self.term, )
+
+    def value(self, target, total):
+        return self.term.value(target) / total
+
+    def grads(self, target, total):
+        return (self.term.slope(target) / total,
+                -self.term.value(target) / total.square())
 
 
 @MODELS.register_module()
@@ -12,16 +36,14 @@ class NCELoss(PixelwiseLoss):
 
     Args:
         **kwargs: ``reduction``, ``loss_weight``, ``ignore_index``,
-            ``class_weight``, ``loss_name``, see :class:`PixelwiseLoss`.
+            ``class_weight``, ``loss_name``, ``impl``, see
+            :class:`PixelwiseLoss`.
     """
 
     default_loss_name = 'loss_nce'
 
-    def pixel_loss(self, log_prob, target_log_prob, valid):
-        return LF.normalized_cross_entropy(log_prob, target_log_prob)
-
-    def fused_formula(self):
-        return fused.normalized_formula(fused.active_term())
+    def formula(self):
+        return Normalized(active_term())
 
 
 @MODELS.register_module()
@@ -41,8 +63,5 @@ class NFLLoss(PixelwiseLoss):
         check_number('gamma', gamma, allow_equal=True)
         self.gamma = gamma
 
-    def pixel_loss(self, log_prob, target_log_prob, valid):
-        return LF.normalized_focal(log_prob, target_log_prob, self.gamma)
-
-    def fused_formula(self):
-        return fused.normalized_formula(fused.active_term(self.gamma))
+    def formula(self):
+        return Normalized(active_term(self.gamma))

@@ -1,0 +1,204 @@
+"""A formula's derivatives in one ``autograd.Function``, run op by op.
+
+Forward keeps, besides the logits (alive anyway), only per-pixel values:
+each pixel's class maximum and log normaliser (``log p = x - max -
+log_norm``, exact for huge logits like ``log_softmax``) and the
+coefficients of backward, which is ``dL/dz_j = g_j - p_j sum_k g_k`` with
+``g_k = sum_i a_i phi_i'(log p_k) + [k = y] b`` (``formula.py``), ``a_i =
+dL/dS_i`` and ``b = dL/dlog p_y``. ``compiled.py`` compiles
+:func:`forward` and :func:`backward` as they are.
+"""
+import math
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from .reference import compute_dtype, gather_target_log_prob
+
+
+def varying_terms(formula):
+    """The terms whose slope is not a constant (it needs ``log p``)."""
+    return tuple(term for term in formula.terms
+                 if term.constant_slope is None)
+
+
+def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
+            needs_grad: bool, prob_sums: bool = False):
+    """Per-pixel loss of logits ``(N, C, P)``, 0 at ignored pixels; if
+    ``prob_sums``, the softmax summed per class over the valid pixels,
+    ``(C,)``; if ``needs_grad``, what :func:`backward` needs: ``shift``,
+    ``log_norm``, ``b``, ``offset`` (``sum a_i phi_i'`` of the constant
+    slopes) and one ``a_i`` per varying term, all ``(N, P)``, the
+    coefficients 0 at ignored pixels."""
+    log_prob = F.log_softmax(x.to(compute_dtype(x)), dim=1)
+    valid = y != ignore_index
+    target = gather_target_log_prob(log_prob, y, ignore_index)
+    sums = [term.class_sum(log_prob) for term in formula.terms]
+    loss = torch.where(valid, formula.value(target, *sums), 0.0)
+    outputs = (loss, )
+    if prob_sums:
+        outputs += (class_prob_sums(log_prob, valid), )
+    if not needs_grad:
+        return outputs
+    # log_softmax is x - max - log_norm, and -log_norm at the maximum
+    shift = x.amax(dim=1).to(log_prob.dtype)
+    log_norm = -log_prob.amax(dim=1)
+    d_target, *d_sums = formula.grads(target, *sums)
+    zero = torch.zeros_like(target)
+    b = zero if d_target is None else torch.where(valid, d_target, 0.0)
+    offset, varying = zero, []
+    for term, d_sum in zip(formula.terms, d_sums):
+        d_sum = zero if d_sum is None else torch.where(valid, d_sum, 0.0)
+        if term.constant_slope is None:
+            varying.append(d_sum)
+        else:
+            offset = offset + term.constant_slope * d_sum
+    return (*outputs, shift, log_norm, b, offset, *varying)
+
+
+def class_prob_sums(log_prob: Tensor, valid: Tensor) -> Tensor:
+    """``sum_n p_nc`` over the valid pixels, ``(C,)``; an ignored pixel's
+    nan or inf logit adds nothing (a select, not a product with 0)."""
+    prob = log_prob.exp().masked_fill_(~valid.unsqueeze(1), 0.0)
+    return prob.sum(dim=(0, 2))
+
+
+#: With two varying slopes or more, eager backward runs on pixel chunks of
+#: at most this many logits, so that its temporaries stay below CE's.
+CHUNK_ELEMENTS = 1 << 15
+
+
+def backward(x: Tensor, y: Tensor, scale: Tensor, shift: Tensor,
+             log_norm: Tensor, b: Tensor, offset: Tensor,
+             varying: Sequence[Tensor], formula, ignore_index: int,
+             prob_grad: Optional[Tensor] = None) -> Tensor:
+    """``dL/dz`` ``(N, C, P)`` times the incoming per-pixel ``scale``, plus
+    the gradient of the class probability sums if ``prob_grad`` (their
+    incoming gradient, ``(C,)``), in ``x``'s dtype.
+
+    Built in place: besides the result, the sum of the varying slopes and
+    the slope being added are alive; with more than one varying slope that
+    is done chunk by chunk (memory of mmseg's CE at most).
+    """
+    args = (scale, shift, log_norm, b, offset, *varying)
+    pixels = x.shape[2]
+    step = max(1, CHUNK_ELEMENTS // max(1, x.shape[0] * x.shape[1]))
+    if (torch.compiler.is_compiling() or len(varying) < 2
+            or pixels <= step):
+        return _backward(x, y, *args, formula=formula,
+                         ignore_index=ignore_index, prob_grad=prob_grad)
+    grad = torch.empty_like(x)
+    for start in range(0, pixels, step):
+        part = slice(start, start + step)
+        grad[:, :, part] = _backward(
+            x[:, :, part], y[:, part], *[arg[:, part] for arg in args],
+            formula=formula, ignore_index=ignore_index, prob_grad=prob_grad)
+    return grad
+
+
+def _backward(x, y, scale, shift, log_norm, b, offset, *varying, formula,
+              ignore_index, prob_grad):
+    log_prob = (x.to(shift.dtype) - shift.unsqueeze(1)).sub_(
+        log_norm.unsqueeze(1))
+    b, offset = b * scale, offset * scale
+    if prob_grad is not None:
+        # sum_k r_k p_k, r = prob_grad, for the sums' share below (from its
+        # own exp: a compiled kernel then keeps no softmax buffer)
+        r = prob_grad.to(log_prob.dtype).view(1, -1, 1)
+        r_total = (log_prob.exp() * r).sum(dim=1)
+    # sum_i a_i phi_i'(log p_k), one slope at a time: in place on a float
+    # slope, a select on a bool one (summing or multiplying a bool tensor
+    # copies it to another dtype)
+    weighted = None
+    for term, a in zip(varying_terms(formula), varying):
+        slope, a = term.slope(log_prob), (a * scale).unsqueeze(1)
+        part = (torch.where(slope, a, 0.0)
+                if slope.dtype == torch.bool else slope.mul_(a))
+        weighted = part if weighted is None else weighted.add_(part)
+        del slope, part
+    total = offset * x.shape[1] + b  # sum_k g_k
+    if weighted is not None:
+        total = total + weighted.sum(dim=1)
+    # exp in place: log p is not needed any more
+    prob = log_prob.exp_()
+    if prob_grad is None:
+        grad = prob.mul_(-total.unsqueeze(1))
+    else:
+        # the sums' share: g_k += r_k p_k at valid pixels, so sum_k g_k
+        # gains sum_k r_k p_k there
+        valid = (y != ignore_index).unsqueeze(1)
+        total = total + torch.where(valid.squeeze(1), r_total, 0.0)
+        grad = prob.mul_(torch.where(valid, r, 0.0) - total.unsqueeze(1))
+    grad = grad.add_(offset.unsqueeze(1))
+    if weighted is not None:
+        grad = grad.add_(weighted)
+    index = y.masked_fill(y == ignore_index, 0).long().unsqueeze(1)
+    if torch.compiler.is_compiling():
+        # a comparison fuses into the loop above; a scatter is another pass
+        classes = torch.arange(x.shape[1], device=x.device).view(1, -1, 1)
+        grad = grad + (classes == index) * b.unsqueeze(1)
+    else:
+        grad = grad.scatter_add_(1, index, b.unsqueeze(1))
+    return grad.to(x.dtype)
+
+
+class EAGER:
+    """The functions :class:`PixelLossFunction` runs on the eager path."""
+
+    forward = staticmethod(forward)
+    backward = staticmethod(backward)
+
+
+class PixelLossFunction(torch.autograd.Function):
+    """Per-pixel loss ``(N, P)`` of logits ``(N, C, P)``, and with
+    ``prob_sums`` the softmax summed per class over the valid pixels;
+    ``run`` gives :func:`forward` and :func:`backward` (eager, or
+    compiled)."""
+
+    @staticmethod
+    def forward(ctx, logits, label, formula, ignore_index, run, prob_sums):
+        needs_grad = ctx.needs_input_grad[0]
+        outputs = run.forward(logits, label, formula, ignore_index,
+                              needs_grad, prob_sums)
+        num_outputs = 2 if prob_sums else 1
+        if needs_grad:
+            ctx.formula, ctx.ignore_index, ctx.run = formula, ignore_index, run
+            ctx.save_for_backward(logits, label, *outputs[num_outputs:])
+        ctx.set_materialize_grads(False)
+        return outputs[0] if num_outputs == 1 else outputs[:2]
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_loss, prob_grad=None):
+        logits, label, shift, log_norm, b, offset, *varying = \
+            ctx.saved_tensors
+        if grad_loss is None:
+            grad_loss = torch.zeros_like(shift)
+        grad = ctx.run.backward(logits, label, grad_loss.to(shift.dtype),
+                                shift, log_norm, b, offset, varying,
+                                ctx.formula, ctx.ignore_index, prob_grad)
+        return grad, None, None, None, None, None
+
+
+def flat(logits: Tensor, label: Tensor):
+    """``(N, C, P)`` logits and ``(N, P)`` labels (also for ``N = 0``)."""
+    num, classes = logits.shape[:2]
+    pixels = math.prod(label.shape[1:])
+    return (logits.reshape(num, classes, pixels),
+            label.reshape(num, pixels))
+
+
+def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
+               run=EAGER, prob_sums: bool = False):
+    """Per-pixel loss ``(N, ...)``, and with ``prob_sums`` the class
+    probability sums ``(C,)``; ``run``: the eager functions or their
+    compiled versions."""
+    x, y = flat(logits, label)
+    out = PixelLossFunction.apply(x, y, formula, ignore_index, run,
+                                  prob_sums)
+    if prob_sums:
+        return out[0].reshape(label.shape), out[1]
+    return out.reshape(label.shape)
