@@ -70,8 +70,9 @@ def build_parser():
                      help='passed to mmseg\'s tools (pytorch with --gpus)')
     run.add_argument('--gpus', type=int, default=1,
                      help='processes per run; > 1 uses torch.distributed.run')
-    run.add_argument('--port', type=int, default=29500,
-                     help='rendezvous port of distributed runs')
+    run.add_argument('--port', type=int,
+                     help='rendezvous port of distributed runs (default: a '
+                     'free one)')
     run.add_argument('--workers', type=int, default=1,
                      help='processes generating the noisy masks')
     run.add_argument('--delete-checkpoints', action='store_true',
