@@ -1,9 +1,16 @@
-"""Install anl-seg: ``pip install -e .`` inside an mmseg 1.x environment."""
+"""Install anl-seg inside an mmseg 1.x environment: ``pip install .`` (a
+wheel) or ``pip install -e .`` (editable, as ``make install`` does)."""
+import shutil
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
+# Repository folders a wheel carries in anl_seg/.mim/ at the same relative
+# paths, as mmseg carries its configs in mmseg/.mim/ (found there by
+# anl_seg.utils.package_data). An editable install reads the checkout.
+MIM_FILES = ('configs', 'benchmarks/presets')
 
 
 def read_requirements(name):
@@ -11,6 +18,23 @@ def read_requirements(name):
     return [
         ln.strip() for ln in lines if ln.strip() and not ln.startswith('#')
     ]
+
+
+class BuildPyWithMim(build_py):
+    """``build_py`` that also copies :data:`MIM_FILES` into the built
+    package (never into the source tree, so no stale copy can shadow the
+    checkout's files)."""
+
+    def run(self):
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            return
+        mim = Path(self.build_lib) / 'anl_seg' / '.mim'
+        shutil.rmtree(mim, ignore_errors=True)  # files deleted since
+        for name in MIM_FILES:
+            shutil.copytree(
+                HERE / name, mim / name,
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
 
 
 setup(
@@ -21,6 +45,7 @@ setup(
     long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['anl_seg', 'anl_seg.*']),
+    cmdclass={'build_py': BuildPyWithMim},
     python_requires='>=3.8',
     # torch and mmcv are not listed: torch's build (CPU/CUDA) is the user's
     # choice, and a full mmcv must never be replaced by mmcv-lite.
@@ -30,4 +55,5 @@ setup(
         'tests': read_requirements('tests.txt'),
     },
     license='Apache-2.0',
+    zip_safe=False,
 )

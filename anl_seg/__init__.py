@@ -16,5 +16,7 @@ allow_mmengine_checkpoint_globals()
 install_cpu_distributed()
 
 from . import datasets, engine, models  # noqa: E402,F401  (registration)
+from .utils.package_data import config_path  # noqa: E402
 
 __version__ = '0.1.0'
+__all__ = ['config_path', '__version__']
