@@ -8,11 +8,12 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.anl-seg-installed
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test test-fast lint mmcv-full bench-losses bench-noise bench-train-step clean
+.PHONY: help install demo test test-fast test-wheel lint mmcv-full bench-losses bench-noise bench-train-step clean
 
 help:
 	@echo "make demo       synthetic data -> CE vs ANL-CE on noisy masks -> mIoU table"
 	@echo "make test       full test suite (installs .venv first)"
+	@echo "make test-wheel build the wheel, install it into a fresh venv, use it (~3 min)"
 	@echo "make lint       ruff"
 	@echo "make mmcv-full  build full mmcv 2.1.0 from source (~11 min on 2 cores)"
 
@@ -36,6 +37,12 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" tests $(PYTEST_ARGS)
+
+# The wheel, not the checkout: installed into a fresh virtualenv and used
+# from an empty directory (tests/wheel_smoke.sh; CI runs it after `test`).
+test-wheel: $(STAMP)
+	BUILD_PYTHON=$(PY) PYTHON=$(PYTHON) TORCH_SPEC="$(TORCH_SPEC)" \
+		bash tests/wheel_smoke.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check anl_seg tools tests benchmarks configs

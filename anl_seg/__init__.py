@@ -11,8 +11,10 @@ process the registration happens when ``mmseg.registry`` is imported, i.e.
 before anything can be built from mmseg's registries.
 """
 from ._import_order import imported_for_light_part, run_after_import
+from .utils.package_data import config_path
 
 __version__ = '0.1.0'
+__all__ = ['config_path', 'register_all_modules', '__version__']
 
 LIGHT_PARTS = ('anl_seg.noise', 'anl_seg.metainfo')
 _registered = False

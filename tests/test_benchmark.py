@@ -290,6 +290,9 @@ def test_distributed_commands(tiny, tmp_path):
     assert command[-2:] == ['--launcher', 'pytorch']
     assert train_command(RunOptions(tmp_path, launcher='slurm'), 'c.py',
                          'w')[-2:] == ['--launcher', 'slurm']
+    # no port given: torch.distributed.run binds a free one
+    assert train_command(RunOptions(tmp_path, gpus=2), 'c.py',
+                         'w')[4] == '--standalone'
 
 
 def test_bad_cli_input_is_one_line_error(tiny, capsys):

@@ -148,13 +148,60 @@ def test_dist_train_sh_rejects_bad_gpus():
     assert "GPUS must be a positive integer, got 'two'" in proc.stderr
 
 
+# A process that initialises gloo through mmengine (as --launcher pytorch
+# does), runs a collective, leaves a DDP model in a reference cycle (as
+# mmengine's runner does) and exits; prints, after anl_seg's exit handler,
+# whether the group is still initialised and how many threads it left.
+EXIT_SCRIPT = """
+import atexit, os, sys, torch
+import anl_seg
+from mmengine.dist import init_dist
+torch.set_num_threads(1)
+data = torch.ones(3)
+threads = lambda: len(os.listdir('/proc/self/task'))
+before = threads()
+atexit.register(lambda: print(torch.distributed.is_initialized(),
+                              threads() - before))  # runs after anl_seg's
+init_dist('pytorch', backend='gloo', init_method='file://' + sys.argv[1],
+          rank=0, world_size=1)
+torch.distributed.all_reduce(data)
+cycle = [torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(3, 1))]
+cycle.append(cycle)
+del cycle
+if sys.argv[2] == 'fail':
+    raise RuntimeError('training failed')
+"""
+
+
+@pytest.mark.skipif(not Path('/proc/self/task').is_dir(),
+                    reason='counts threads in /proc')
+def test_gloo_process_group_is_destroyed_at_exit(tmp_path):
+    from mmengine.device import get_device
+    if get_device() != 'cpu':
+        pytest.skip('the CPU distributed patch is off with an accelerator')
+
+    def run(mode):
+        proc = subprocess.run(
+            [sys.executable, '-c', EXIT_SCRIPT, str(tmp_path / mode), mode],
+            capture_output=True, text=True, timeout=120,
+            env=dict(os.environ, OMP_NUM_THREADS='1'))
+        return proc.returncode, proc.stdout.split()
+
+    # a clean run: destroyed, gloo's worker threads joined
+    assert run('ok') == (0, ['False', '0'])
+    # a failed one exits without waiting on its peers
+    code, (initialised, _) = run('fail')
+    assert code == 1 and initialised == 'True'
+
+
 @pytest.mark.slow
 def test_dist_train_sh_two_gloo_processes(tmp_path):
     from anl_seg.datasets.synthetic import make_synthetic_dataset
     make_synthetic_dataset(tmp_path / 'voc', layout='voc', num_train=8,
                            num_val=2, size=(64, 80), seed=0)
     env = dict(os.environ, ANL_SEG_VOC_ROOT=str(tmp_path / 'voc'),
-               PYTHON=sys.executable, PORT='29637')
+               PYTHON=sys.executable)
+    env.pop('PORT', None)  # the script picks a free port itself
     proc = subprocess.run(
         ['bash', str(ROOT / 'tools/dist_train.sh'),
          str(ROOT / 'configs/tiny/unet-tiny_anl-ce_synthetic-voc.py'), '2',

@@ -1,13 +1,14 @@
-"""Command line of ``tools/benchmark_noise.py``.
+"""Command line of ``python -m anl_seg.benchmark`` and
+``tools/benchmark_noise.py``.
 
 Examples::
 
     # the committed CPU benchmark (tiny UNet, synthetic VOC layout)
-    python tools/benchmark_noise.py --preset cpu
+    python -m anl_seg.benchmark --preset cpu
     # what would run, without running it
-    python tools/benchmark_noise.py --preset gpu-voc --dry-run
+    python -m anl_seg.benchmark --preset gpu-voc --dry-run
     # any grid
-    python tools/benchmark_noise.py --configs CONFIG.py \\
+    python -m anl_seg.benchmark --configs CONFIG.py \\
         --noises region-flip morph:kernel_max=7 --rates 0 0.2 0.4 \\
         --losses ce anl-ce --seeds 0 1 2 --data-root data/VOC2012 --gpus 4
 """
@@ -16,11 +17,12 @@ import sys
 import time
 from pathlib import Path
 
+from anl_seg.utils.package_data import resolve_path
+
 from .errors import BenchmarkError
 from .grid import Grid
 from .jsonio import write_json_atomic
 from .losses import LOSS_DIR
-from .paths import resolve_path
 from .plots import X_AXES
 from .preset import GRID_KEYS, available_presets, load_preset
 from .report import write_report
@@ -30,7 +32,7 @@ from .runner import LAUNCHERS, GridRunner, RunOptions
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog='benchmark_noise.py',
+        prog='python -m anl_seg.benchmark',
         description='Train every (config, noise, rate, loss, seed) cell '
         'with mmseg on noisy masks, test on clean masks, and write mIoU '
         'tables (results.md, results.csv) and plots. Finished cells are '
@@ -70,8 +72,9 @@ def build_parser():
                      help='passed to mmseg\'s tools (pytorch with --gpus)')
     run.add_argument('--gpus', type=int, default=1,
                      help='processes per run; > 1 uses torch.distributed.run')
-    run.add_argument('--port', type=int, default=29500,
-                     help='rendezvous port of distributed runs')
+    run.add_argument('--port', type=int,
+                     help='rendezvous port of distributed runs (default: a '
+                     'free one)')
     run.add_argument('--jobs', type=int, default=1,
                      help='cells trained at the same time (each a process; '
                      'default: %(default)s)')

@@ -14,15 +14,16 @@ import sys
 import time
 from pathlib import Path
 
+from anl_seg.utils.package_data import config_path
+
 from .errors import BenchmarkError
 from .grid import CLEAN, Grid
 from .losses import RECOMMENDED
-from .paths import resolve_path
 from .report import write_report
 from .results import Summary, mean
 from .runner import GridRunner, RunOptions
 
-DEMO_CONFIG = 'configs/tiny/unet-tiny_ce_synthetic-voc.py'
+DEMO_CONFIG = 'tiny/unet-tiny_ce_synthetic-voc.py'
 DEMO_NOISE = 'region-flip'
 DEMO_LOSSES = ('ce', 'anl-ce-dense', RECOMMENDED)
 
@@ -53,7 +54,7 @@ def demo_settings(args):
     """``(Grid, RunOptions)`` of the demo."""
     if not 0 < args.rate <= 1:
         raise BenchmarkError(f'--rate must be in (0, 1], got {args.rate}')
-    grid = Grid(configs=[resolve_path(DEMO_CONFIG)], noises=[DEMO_NOISE],
+    grid = Grid(configs=[config_path(DEMO_CONFIG)], noises=[DEMO_NOISE],
                 rates=[0.0, args.rate], losses=list(DEMO_LOSSES),
                 seeds=[args.seed])
     options = RunOptions(

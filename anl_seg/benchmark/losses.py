@@ -15,11 +15,12 @@ import copy
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .errors import BenchmarkError
-from .paths import REPO_ROOT
+from anl_seg.utils.package_data import shipped_path
 
-LOSS_DIR = REPO_ROOT / 'configs' / '_base_' / 'losses'
-CORRECTION_FILE = REPO_ROOT / 'configs' / '_base_' / 'label_correction.py'
+from .errors import BenchmarkError
+
+LOSS_DIR = shipped_path('configs/_base_/losses')
+CORRECTION_FILE = shipped_path('configs/_base_/label_correction.py')
 # Add-on name -> the hook it appends to ``custom_hooks``: a dict, or the
 # name of a dict in CORRECTION_FILE.
 ADDONS = {
@@ -54,8 +55,8 @@ class LossRecipe:
 def _recipes():
     from mmengine.config import Config
     if not LOSS_DIR.is_dir():
-        raise BenchmarkError(f'loss definitions {LOSS_DIR} not found (the '
-                             f'benchmark runs from the repository)')
+        raise BenchmarkError(f'loss definitions {LOSS_DIR} not found: '
+                             f'reinstall anl-seg (its wheel ships them)')
     recipes = {}
     for path in sorted(LOSS_DIR.glob('*.py')):
         values = Config.fromfile(str(path)).to_dict()

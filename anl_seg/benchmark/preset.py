@@ -17,15 +17,17 @@ A preset is an mmengine config file (Python or YAML) with these keys::
     out_dir = 'benchmarks/noise_cpu'   # tables and plots
     title = 'CPU noise benchmark'
 
-Relative paths are taken from the current directory when they exist
-there, else from the repository root.
+Relative config paths are taken from the current directory when they
+exist there, else from the copy shipped in the package (see
+:mod:`anl_seg.utils.package_data`), which also holds the named presets.
 """
 from pathlib import Path
 
-from .errors import BenchmarkError
-from .paths import REPO_ROOT
+from anl_seg.utils.package_data import shipped_path
 
-PRESET_DIR = REPO_ROOT / 'benchmarks' / 'presets'
+from .errors import BenchmarkError
+
+PRESET_DIR = shipped_path('benchmarks/presets')
 PRESET_SUFFIXES = ('.py', '.yaml', '.yml')
 GRID_KEYS = ('configs', 'noises', 'rates', 'losses', 'seeds')
 OPTION_KEYS = ('iters', 'synthetic', 'data_root', 'cfg_options',
@@ -33,7 +35,7 @@ OPTION_KEYS = ('iters', 'synthetic', 'data_root', 'cfg_options',
 
 
 def available_presets():
-    """Names of the presets in ``benchmarks/presets``."""
+    """Names of the shipped presets (``benchmarks/presets``)."""
     if not PRESET_DIR.is_dir():
         return []
     return sorted(path.stem for path in PRESET_DIR.iterdir()

@@ -47,8 +47,7 @@ def run_info(argv, wall_s, results):
         results (list[dict]): The finished cell results.
     """
     return {
-        'command': shlex.join(['python', 'tools/benchmark_noise.py',
-                               *argv]),
+        'command': shlex.join(['python', '-m', 'anl_seg.benchmark', *argv]),
         'machine': machine_info(),
         'wall_s_this_invocation': round(wall_s, 1),
         'cells': len(results),

@@ -57,7 +57,8 @@ class RunOptions:
         launcher (str): mmseg launcher; ``pytorch`` with ``gpus > 1``.
         gpus (int): Processes per training run (``torch.distributed.run``
             when > 1).
-        port (int): Rendezvous port of distributed runs.
+        port (int, optional): Rendezvous port of distributed runs.
+            Default: a free one (``torch.distributed.run --standalone``).
         workers (int): Processes generating noisy masks.
         jobs (int): Cells trained at the same time (noisy masks are made
             first, one cell at a time).
@@ -75,7 +76,7 @@ class RunOptions:
     optim_recipes: bool = True
     launcher: str = 'none'
     gpus: int = 1
-    port: int = 29500
+    port: Optional[int] = None
     workers: int = 1
     jobs: int = 1
     keep_checkpoints: bool = True
@@ -111,11 +112,12 @@ def tool_command(options, tool, *args):
     script = str(mmseg_tool_path(tool))
     args = [str(arg) for arg in args]
     if options.gpus > 1:
+        rendezvous = ('--standalone' if options.port is None else
+                      f'--master_port={options.port}')
         return [
             options.python, '-m', 'torch.distributed.run',
-            f'--nproc_per_node={options.gpus}',
-            f'--master_port={options.port}', script, *args, '--launcher',
-            'pytorch'
+            f'--nproc_per_node={options.gpus}', rendezvous, script, *args,
+            '--launcher', 'pytorch'
         ]
     return [options.python, script, *args, '--launcher', options.launcher]
 

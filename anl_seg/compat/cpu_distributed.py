@@ -7,8 +7,21 @@ and ``Runner.wrap_model`` passes ``device_ids=[LOCAL_RANK]`` to
 machine without an accelerator we skip the first and drop the second. Where
 CUDA (or any other accelerator mmengine knows) is present nothing is
 patched.
+
+Neither mmengine's runner nor mmseg's ``tools/train.py`` destroys the
+process group, and that crashes gloo runs at random after a successful
+run: a gloo worker thread drops its reference to the last collective's
+tensors just after the collective completes; on a busy machine it may get
+the GIL only once the main thread is already finalising the interpreter,
+which ends the thread in C++ code and aborts the process ("terminate
+called without an active exception", SIGABRT). So the process group
+initialised here is destroyed at exit, while the interpreter is still
+whole, and its worker threads are joined.
 """
+import atexit
 import functools
+import gc
+import sys
 
 import torch
 
@@ -28,6 +41,24 @@ def _init_dist_pytorch_cpu(backend: str,
         raise ValueError(f'init_backend {init_backend!r} is not supported '
                          "on CPU; use 'torch'")
     torch.distributed.init_process_group(backend=backend, **kwargs)
+    atexit.register(destroy_process_group_at_exit)
+
+
+def destroy_process_group_at_exit() -> None:
+    """Destroy the default process group after a clean run.
+
+    Skipped after an uncaught exception (``sys.last_value`` is set): a
+    peer may still wait in a collective, and a destroy waiting for it would
+    keep the failed process (and ``torch.distributed.run``) from exiting.
+    """
+    dist = torch.distributed
+    if hasattr(sys, 'last_value') or not dist.is_initialized():
+        return
+    dist.destroy_process_group()
+    # DDP's reducer (inside the runner's reference cycles) still holds the
+    # process group; collecting the cycles destroys it, which joins its
+    # worker threads (torch releases the GIL for that).
+    gc.collect()
 
 
 def _cpu_module(module: torch.nn.Module) -> bool:
