@@ -14,6 +14,11 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD_PYTHON=${BUILD_PYTHON:-python3}
+# A relative path (the Makefile's .venv/bin/python) must survive the cd into
+# the build copy: make it absolute, keeping the venv's own bin/ folder.
+case $BUILD_PYTHON in
+    */*) BUILD_PYTHON="$(cd "$(dirname "$BUILD_PYTHON")" && pwd)/$(basename "$BUILD_PYTHON")" ;;
+esac
 PYTHON=${PYTHON:-python3}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/anl-seg-wheel.XXXXXX")"
