@@ -66,7 +66,7 @@ def test_recipe_merges_and_builds_its_pass(roots, path):
     # The fragment's documented settings (docs/label_correction.md).
     assert (hook.threshold, hook.region_threshold, hook.region_ratio,
             hook.region_ignore_ratio, hook.require, hook.cumulative) == (
-                None, 0.3, 4.0, 1.5, 'pred', False)
+                None, 0.3, 4.0, 3.0, 'both', False)
 
     dataset = 'cityscapes' if 'cityscapes' in path.name else 'voc'
     training_set = TrainingSetPass(cfg, flip=True,

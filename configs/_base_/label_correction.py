@@ -12,16 +12,18 @@
 label_correction_hook = dict(
     type='LabelCorrectionHook',
     # Per region: a connected region of one label whose mean prediction is
-    # another (turned) class, > 0.3 and >= 4x its label's, takes that class;
-    # a region of a turned class whose prediction is >= 1.5x its label's is
-    # ignored in training instead.
+    # another class, > 0.3 and >= 4x its label's, takes that class; one
+    # whose prediction is >= 3x its label's is ignored in training instead.
     region_threshold=0.3,
     region_ratio=4.0,
-    region_ignore_ratio=1.5,
+    region_ignore_ratio=3.0,
     # No per-pixel step: at ADELE's 0.8 it broke more labels than it fixed
     # on the synthetic benchmark (docs/label_correction.md).
     threshold=None,
-    require='pred',
+    # Both the label's class and the new class must be past their turning
+    # points: the model's disagreement with a class it has not learned yet
+    # says nothing.
+    require='both',
     # Decide again from the given masks at every pass.
     cumulative=False,
     slope_ratio=0.1)
