@@ -13,9 +13,8 @@
 import numpy as np
 import torch
 
-_COUNTS = ('noisy', 'pred_noisy', 'pred_true', 'valid', 'wrong_given',
-           'wrong_now', 'fixed', 'broken', 'ignored', 'wrong_ignored',
-           'changed')
+_COUNTS = ('noisy', 'pred_noisy', 'pred_true', 'valid', 'wrong_now',
+           'fixed', 'broken', 'ignored', 'wrong_ignored', 'changed')
 
 
 def confusion(target, pred, num_classes, ignore_index):
@@ -79,7 +78,6 @@ class FitStats:
         self._add('pred_noisy', (noisy & (pred == given)).sum())
         self._add('pred_true', (noisy & (pred == clean)).sum())
         self._add('valid', valid.sum())
-        self._add('wrong_given', noisy.sum())
         now = given if corrected is None else corrected
         kept = now != self.ignore_index
         self._add('wrong_now', (valid & kept & (now != clean)).sum())
@@ -120,7 +118,7 @@ class FitStats:
                 if np.isfinite(clean).any() else None,
                 memorised=counts['pred_noisy'] / noisy,
                 predicted_true=counts['pred_true'] / noisy,
-                label_error_given=counts['wrong_given'] / valid,
+                label_error_given=counts['noisy'] / valid,
                 label_error_now=counts['wrong_now'] / valid,
                 wrong_labels_fixed=counts['fixed'] / noisy,
                 right_labels_broken=counts['broken'] / valid,
