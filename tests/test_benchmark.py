@@ -397,3 +397,14 @@ def test_jobs_option_is_checked(tmp_path):
         RunOptions(work_dir=tmp_path, jobs=0)
     with pytest.raises(BenchmarkError, match='gpus = 1'):
         RunOptions(work_dir=tmp_path, jobs=2, gpus=2)
+
+
+def test_parallel_cells_share_the_cores(monkeypatch):
+    from anl_seg.benchmark.runner import subprocess_env
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    monkeypatch.setattr('os.cpu_count', lambda: 8)
+    assert subprocess_env(2)['OMP_NUM_THREADS'] == '4'
+    assert subprocess_env(16)['OMP_NUM_THREADS'] == '1'
+    assert 'OMP_NUM_THREADS' not in subprocess_env(1)
+    monkeypatch.setenv('OMP_NUM_THREADS', '3')  # the user's choice stays
+    assert subprocess_env(2)['OMP_NUM_THREADS'] == '3'

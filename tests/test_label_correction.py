@@ -305,6 +305,31 @@ def test_relabel_regions_ratio_and_ignore():
         relabel_regions(label, probs, active, 0.4, ratio=0.5)
 
 
+def test_relabel_regions_ignore_by_class_self_confidence():
+    from anl_seg.correction.relabel import relabel_regions
+    label = np.zeros((4, 8), dtype=np.uint8)
+    label[:, 4:] = 2  # class 2 region, predicted class 1 at 0.5 vs 0.3
+    probs = np.zeros((3, 4, 8))
+    probs[0, :, :4] = 1.0
+    probs[:, :, 4:] = np.array([0.2, 0.5, 0.3])[:, None, None]
+    active = np.ones(3, dtype=bool)
+    kwargs = dict(threshold=0.4, ratio=5)
+    # Noisy labels: class 1 is predicted at 0.5 where the model is sure of
+    # it, class 2's own pixels only reach 0.4 on average: ignored.
+    noisy = relabel_regions(label, probs, active, **kwargs,
+                            ignore_thresholds=np.array([0.9, 0.5, 0.4]))
+    assert (noisy[:, 4:] == 255).all() and (noisy[:, :4] == 0).all()
+    # A model that fits its labels (clean masks) sets high thresholds.
+    fitted = relabel_regions(label, probs, active, **kwargs,
+                             ignore_thresholds=np.array([0.9, 0.8, 0.9]))
+    np.testing.assert_array_equal(fitted, label)
+    # The label's class must be past its turning point.
+    waiting = relabel_regions(label, probs, np.array([1, 1, 0], bool),
+                              **kwargs,
+                              ignore_thresholds=np.array([0.9, 0.5, 0.4]))
+    np.testing.assert_array_equal(waiting, label)
+
+
 def test_fit_stats_ignored_labels_are_not_wrong():
     clean = torch.tensor([[0, 1, 1, 2]])
     given = torch.tensor([[0, 2, 1, 2]])  # one wrong

@@ -123,7 +123,7 @@ def label_regions(label, ignore_index=255):
 
 def relabel_regions(label, probs, active, threshold, ignore_index=255,
                     require='pred', min_pixels=1, ratio=None,
-                    ignore_ratio=None):
+                    ignore_ratio=None, ignore_thresholds=None):
     """The copy of ``label`` with confidently mislabelled regions relabelled.
 
     Besides the absolute confidence, the decision can weigh the predicted
@@ -151,6 +151,16 @@ def relabel_regions(label, probs, active, threshold, ignore_index=255,
             class is at least ``ignore_ratio`` times as probable as its
             label becomes ignored (``ignore_index``): too doubtful to keep,
             not sure enough to relabel.
+        ignore_thresholds (np.ndarray, optional): ``(C,)`` per-class
+            thresholds, as confident learning's (Northcutt et al., JAIR
+            2021) self-confidence: the mean probability the model gives a
+            class on the pixels labelled with it. A region not relabelled,
+            of a class past its turning point, whose mean probability of
+            its label stays below the label's threshold while that of its
+            predicted class reaches the predicted class's threshold is
+            ignored. The thresholds follow the noise: a model that fits
+            its labels (clean masks) sets them high, mislabelled objects
+            pull them down.
 
     Returns:
         np.ndarray: The new mask, same dtype as ``label``.
@@ -191,6 +201,11 @@ def relabel_regions(label, probs, active, threshold, ignore_index=255,
     drop = np.zeros_like(change)
     if ignore_ratio is not None:
         drop = disputed & ~change & active[classes] & (odds >= ignore_ratio)
+    if ignore_thresholds is not None:
+        own = mean[np.arange(len(classes)), classes]
+        drop |= (disputed & ~change & active[classes]
+                 & (own < ignore_thresholds[classes])
+                 & (confidence >= ignore_thresholds[target]))
     if not (change.any() or drop.any()):
         return label.copy()
     new_of_region = np.where(change, target, classes)

@@ -124,6 +124,13 @@ class LabelCorrectionHook(FitMonitorHook):
         region_ignore_ratio (float, optional): A region of a class past its
             turning point, not relabelled, whose predicted class is at least
             this many times as probable as its label is ignored in training.
+        region_ignore_calibrated (bool): Also ignore a region of a class
+            past its turning point whose label's mean probability is below
+            that class's self-confidence while its predicted class's
+            reaches its own (confident learning's per-class thresholds,
+            see ``relabel_regions``). Self-confidence is the mean
+            probability of each class on the pixels given it, measured at
+            the previous pass.
         min_region_pixels (int): Smaller regions are not voted on.
         cumulative (bool): Correct the previous pass's corrected mask (as
             ADELE does); ``False``: decide again from the given mask at
@@ -143,7 +150,7 @@ class LabelCorrectionHook(FitMonitorHook):
                  background='auto', require='pred', class_constraint=False,
                  max_foreground_loss=0.5, region_threshold=None,
                  region_ratio=None, region_ignore_ratio=None,
-                 min_region_pixels=16, cumulative=True, slope_ratio=0.1,
+                 region_ignore_calibrated=False, min_region_pixels=16, cumulative=True, slope_ratio=0.1,
                  min_passes=4, **kwargs):
         kwargs.setdefault('out_dir', 'label_correction')
         super().__init__(**kwargs)
@@ -168,6 +175,7 @@ class LabelCorrectionHook(FitMonitorHook):
         self.region_threshold = region_threshold
         self.region_ratio = region_ratio
         self.region_ignore_ratio = region_ignore_ratio
+        self.region_ignore_calibrated = bool(region_ignore_calibrated)
         self.min_region_pixels = int(min_region_pixels)
         self.cumulative = bool(cumulative)
         self.slope_ratio = float(slope_ratio)
@@ -186,6 +194,9 @@ class LabelCorrectionHook(FitMonitorHook):
                              self.background_class))
         self.active = np.zeros(self.num_classes, dtype=bool)
         self.turned_at = [None] * self.num_classes
+        self.self_confidence = None
+        self._confidence_sums = torch.zeros(2, self.num_classes,
+                                            dtype=torch.float64)
         self.store = CorrectionStore(osp.join(self.work_out, 'masks'))
         if dist.is_main_process():
             self.store.clear()  # a new run starts from the given masks
@@ -198,6 +209,8 @@ class LabelCorrectionHook(FitMonitorHook):
         current = given.numpy() if stored is None else stored.astype(
             np.int64)
         confidence, pred = probs.max(0)
+        if self.region_ignore_calibrated:
+            self._add_self_confidence(probs, given)
         changed = 0
         if self.active.any():
             new = current if self.cumulative else given.numpy()
@@ -207,7 +220,8 @@ class LabelCorrectionHook(FitMonitorHook):
                                       self.ignore_index, self.require,
                                       self.min_region_pixels,
                                       self.region_ratio,
-                                      self.region_ignore_ratio)
+                                      self.region_ignore_ratio,
+                                      self._ignore_thresholds())
             if self.thresholds is not None:
                 new = relabel(new, pred.numpy(), confidence.numpy(),
                               self.active, self.thresholds,
@@ -224,7 +238,33 @@ class LabelCorrectionHook(FitMonitorHook):
         stats.update(pred, given, clean, corrected=torch.from_numpy(current),
                      changed=changed)
 
+    def _add_self_confidence(self, probs, given):
+        valid = given != self.ignore_index
+        labels = given[valid].long()
+        own = probs.permute(1, 2, 0)[valid].gather(1, labels[:, None])[:, 0]
+        self._confidence_sums[0].index_add_(0, labels, own.double())
+        self._confidence_sums[1].index_add_(
+            0, labels, torch.ones_like(own, dtype=torch.float64))
+
+    def _ignore_thresholds(self):
+        if not self.region_ignore_calibrated or self.self_confidence is None:
+            return None
+        # A class absent from the pass has no threshold: nothing reaches it.
+        return np.nan_to_num(np.asarray(self.self_confidence, dtype=float),
+                             nan=np.inf)
+
     def after_pass(self, runner, record):
+        if self.region_ignore_calibrated:
+            sums = self._confidence_sums
+            if dist.get_world_size() > 1:
+                dist.all_reduce(sums, op='sum')
+            with np.errstate(invalid='ignore', divide='ignore'):
+                confidence = (sums[0] / sums[1]).numpy()
+            self.self_confidence = [
+                None if np.isnan(v) else float(v) for v in confidence
+            ]
+            record['self_confidence'] = self.self_confidence
+            sums.zero_()
         passes = len(self.history)
         if passes >= self.min_passes:
             x = np.arange(1, passes + 1)
@@ -244,7 +284,8 @@ class LabelCorrectionHook(FitMonitorHook):
             quality = [
                 f'wrong labels fixed {100 * record["wrong_labels_fixed"]:.1f}'
                 f' %, right labels broken '
-                f'{100 * record["right_labels_broken"]:.2f} %'
+                f'{100 * record["right_labels_broken"]:.2f} %, wrong labels '
+                f'ignored {100 * record["wrong_labels_ignored"]:.1f} %'
             ]
         return quality + [f'relabelled {record["changed_pixels"]} px',
                 f'correcting {len(names)} classes' +
@@ -254,11 +295,13 @@ class LabelCorrectionHook(FitMonitorHook):
         return {'turned_at': self.turned_at}
 
     def state(self):
-        return dict(super().state(), turned_at=list(self.turned_at))
+        return dict(super().state(), turned_at=list(self.turned_at),
+                    self_confidence=self.self_confidence)
 
     def load_state(self, state):
         super().load_state(state)
         self.turned_at = list(state.get('turned_at', self.turned_at))
+        self.self_confidence = state.get('self_confidence')
         self.active = np.array([t is not None for t in self.turned_at])
 
     def before_save_checkpoint(self, runner, checkpoint):
