@@ -150,8 +150,8 @@ class LabelCorrectionHook(FitMonitorHook):
                  background='auto', require='pred', class_constraint=False,
                  max_foreground_loss=0.5, region_threshold=None,
                  region_ratio=None, region_ignore_ratio=None,
-                 region_ignore_calibrated=False, min_region_pixels=16, cumulative=True, slope_ratio=0.1,
-                 min_passes=4, **kwargs):
+                 region_ignore_calibrated=False, min_region_pixels=16,
+                 cumulative=True, slope_ratio=0.1, min_passes=4, **kwargs):
         kwargs.setdefault('out_dir', 'label_correction')
         super().__init__(**kwargs)
         if require not in REQUIRE:
