@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Tuple
 
-import yaml
-
-from anl_seg.noise import build_noise_for
+from anl_seg.noise import NoiseError, build_noise_for
+from anl_seg.noise.noise_text import parse_noise_text
 from anl_seg.noise.registry import NOISES, noise_parameters
 
 from .errors import BenchmarkError
@@ -94,14 +93,10 @@ def parse_noise(item):
         return NoiseSetting(name, tuple(sorted(params.items())), label)
     if not isinstance(item, str) or not item.strip():
         raise BenchmarkError(f'bad noise entry {item!r}')
-    name, _, rest = item.strip().partition(':')
-    params = {}
-    for pair in filter(None, rest.split(',')):
-        key, sep, value = pair.partition('=')
-        if not sep or not key.strip():
-            raise BenchmarkError(f'noise {item!r}: expected key=value, got '
-                                 f'{pair!r}')
-        params[key.strip()] = yaml.safe_load(value)
+    try:
+        name, params = parse_noise_text(item)
+    except NoiseError as exc:
+        raise BenchmarkError(str(exc)) from exc
     label = params.pop('label', '')
     return NoiseSetting(name, tuple(sorted(params.items())), str(label))
 
