@@ -6,13 +6,11 @@ scripts run on tiny inputs, write what they promise and reject bad
 arguments.
 """
 import json
-from pathlib import Path
 
 import pytest
 
 from anl_seg.benchmark.report import update_section
 from benchmarks import bench_losses, bench_noise
-
 
 
 def test_update_section_replaces_only_its_section(tmp_path):

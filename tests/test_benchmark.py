@@ -50,6 +50,20 @@ def test_grid_has_one_clean_cell_per_loss_and_seed(tiny):
     assert 'morph-0.4_anl-ce_s1' in {cell.name for cell in cells}
 
 
+def test_a_noise_may_have_its_own_rates(tiny):
+    grid = Grid([tiny], [dict(name='region-flip', rates=[0.4]),
+                         'morph:rates=[0.5]'], [0], ['ce'], [0])
+    assert [cell.setting for cell in grid.cells()] == [
+        'clean', 'region-flip 0.4', 'morph 0.5']
+    grid = Grid([tiny], ['morph:rates=0.5', 'region-flip'], [0.2], ['ce'])
+    assert [cell.setting for cell in grid.cells()] == [
+        'morph 0.5', 'region-flip 0.2']
+    with pytest.raises(BenchmarkError, match='its rates must be in'):
+        Grid([tiny], ['morph:rates=[0]'], [0], ['ce'])
+    with pytest.raises(BenchmarkError, match='no training-mask setting'):
+        Grid([tiny], ['morph'], [], ['ce'])
+
+
 @pytest.mark.parametrize('changes, message', [
     (dict(noises=['nope']), 'unknown noise'),
     (dict(noises=['morph:rate=0.3']), "'rate' is not allowed"),
@@ -362,6 +376,17 @@ def test_loss_addons_add_hooks(repo_root, tmp_path):
         'LabelRangeCheckHook', 'FitMonitorHook'
     ]
     assert 'clean_masks' not in cfg.custom_hooks[1]  # a clean cell
+    assert base.custom_hooks == [dict(type='LabelRangeCheckHook')]
+    # the run's own hooks (RunOptions.hooks), in every cell
+    cfg = cell_config(base, loss='ce', seed=0, work_dir=tmp_path,
+                      results_file=tmp_path / 'm.json',
+                      train_masks=[tmp_path / 'noisy'], clean_masks=[clean],
+                      hooks=[dict(type='FitMonitorHook', interval=5),
+                             dict(type='LossGradientHook')])
+    assert [hook.type for hook in cfg.custom_hooks] == [
+        'LabelRangeCheckHook', 'FitMonitorHook', 'LossGradientHook'
+    ]
+    assert cfg.custom_hooks[1].clean_masks == str(clean.resolve())
     assert base.custom_hooks == [dict(type='LabelRangeCheckHook')]
 
 
