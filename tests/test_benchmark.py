@@ -407,6 +407,34 @@ def test_report_oracle_and_curves_from_fake_results(tiny, tmp_path):
     assert '| CE | 55.5 ± 0.7 | 39.5 ± 0.7 |' in text  # best = final + 5
     assert '| CE | 50.0 / 51.0 | 34.0 / 35.0 |' in text  # per seed
     assert '| CE | 50 % / 10.0 % | 50 % / 10.0 % |' in text
+    assert 'loss-gradient hook' not in text  # no cell measured it
+
+
+def test_report_gradient_shares_from_fake_results(tiny, tmp_path):
+    grid = Grid([tiny], ['region-flip'], [0, 0.4], ['ce', 'anl-ce'], [0, 1])
+    results = fake_results(grid)
+    for result in results:
+        seed = result['cell']['seed']
+
+        def term(share):
+            return {'per_pixel': [1.0, 2.0, None],
+                    'share': [share, 1 - share, 0.0]}
+        # background's share of the push: 0.6 (+0.1 for seed 1) at
+        # iteration 0, 0.9 at the last one (keys sorted as numbers)
+        result['gradients'] = {
+            '0': {'CE': term(0.6 + seed / 10), 'NNCE': term(0.5)},
+            '100': {'CE': term(0.2), 'NNCE': term(0.8)},
+            '25': {'CE': term(0.0), 'NNCE': term(0.0)},
+        }
+    results[-1]['gradients'] = None  # a cell without the hook
+    write_report(results, tmp_path)
+    text = (tmp_path / 'results.md').read_text()
+    assert 'loss-gradient hook' in text
+    assert '| CE | CE 0.65→0.20, NNCE 0.50→0.80 | CE 0.65→0.20, NNCE ' \
+        '0.50→0.80 |' in text
+    # the last cell (anl-ce, region-flip, seed 1) has no record
+    assert '| ANL-CE | CE 0.65→0.20, NNCE 0.50→0.80 | CE 0.60→0.20, ' \
+        'NNCE 0.50→0.80 |' in text
 
 
 @pytest.mark.parametrize('preset', ['memorising', 'data-480', 'micro'])

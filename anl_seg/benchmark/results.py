@@ -416,29 +416,22 @@ def markdown(summary, title='Noise benchmark', intro=''):
                 'upper bound for early stopping):', '',
                 oracle_table(summary, config)
             ]
-        fits = fit_table(summary, config)
-        if fits:
-            parts += [
-                '', 'End of training, measured on the training set by the '
-                'fit monitor: wrongly labelled training pixels predicted as '
-                'their wrong label (memorised) / training labels still wrong '
-                'after label correction:', '', fits
-            ]
-        gradients = gradient_table(summary, config)
-        if gradients:
-            parts += [
-                '', 'Logit gradient of the loss terms by true class, on the '
-                'training batch (loss-gradient hook): share of the first '
-                'class (background) in each term\'s push, at the first → '
-                'the last measured batch:', '', gradients
-            ]
-        severity = severity_table(summary, config)
-        if severity:
-            parts += [
-                '', 'Noise actually present in the training masks '
-                '(measured against the clean masks, all losses share '
-                'them):', '', severity
-            ]
+        # optional tables: (what it shows, the table or '')
+        for text, table in (
+            ('End of training, measured on the training set by the fit '
+             'monitor: wrongly labelled training pixels predicted as their '
+             'wrong label (memorised) / training labels still wrong after '
+             'label correction:', fit_table(summary, config)),
+            ('Logit gradient of the loss terms by true class, on the '
+             'training batch (loss-gradient hook): share of the first class '
+             '(background) in each term\'s push, at the first → the last '
+             'measured batch:', gradient_table(summary, config)),
+            ('Noise actually present in the training masks (measured '
+             'against the clean masks, all losses share them):',
+             severity_table(summary, config)),
+        ):
+            if table:
+                parts += ['', text, '', table]
     return '\n'.join(parts) + '\n'
 
 
