@@ -186,7 +186,7 @@ def main(argv=None):
         paths, failures = run_and_report(
             grids, run_options(args), Path(args.out),
             'ANL recipe study: mIoU (%) on the clean val set', '',
-            argv=['benchmarks/anl_recipe_study.py', *argv],
+            command=['python', 'benchmarks/anl_recipe_study.py', *argv],
             report_only=args.report_only)
     except BenchmarkError as exc:
         raise SystemExit(f'error: {" ".join(str(exc).split())}') from exc

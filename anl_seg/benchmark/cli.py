@@ -149,9 +149,10 @@ def settings_from_args(args):
 
 
 def run_and_report(grids, options, out_dir, title='Noise benchmark',
-                   intro='', x_axis='rate', argv=(), report_only=False):
+                   intro='', x_axis='rate', command=(), report_only=False):
     """Run (or, with ``report_only``, collect) the cells of ``grids`` under
-    one set of options and write one report of all their results.
+    one set of options and write one report of all their results (and
+    ``run_info.json``, naming ``command``, after a run).
 
     Returns:
         tuple[list[Path], list[str]]: The files written and one line per
@@ -172,7 +173,8 @@ def run_and_report(grids, options, out_dir, title='Noise benchmark',
             failures += failed
     paths = write_report(results, out_dir, title, intro, x_axis)
     if paths and not report_only:
-        info = run_info(list(argv), time.perf_counter() - start, results)
+        info = run_info(list(command), time.perf_counter() - start,
+                        results)
         paths.append(write_json_atomic(Path(out_dir) / 'run_info.json',
                                        info))
     return paths, failures
@@ -189,8 +191,9 @@ def main(argv=None):
             print(f'tables and plots would go to {out_dir}')
             return 0
         paths, failures = run_and_report([grid], options, out_dir, title,
-                                         intro, args.x_axis, argv,
-                                         args.report_only)
+                                         intro, args.x_axis,
+                                         ['python', '-m', 'anl_seg.benchmark',
+                                          *argv], args.report_only)
     except BenchmarkError as exc:
         print(f'error: {" ".join(str(exc).split())}', file=sys.stderr)
         return 2
