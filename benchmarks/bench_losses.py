@@ -27,9 +27,7 @@ matching section of ``benchmarks/RESULTS.md``.
 """
 import argparse
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,13 +36,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_loss_memory  # noqa: E402
-from results_md import RESULTS_MD, save_results  # noqa: E402
+
+from anl_seg.benchmark.report import save_results  # noqa: E402
+from anl_seg.benchmark.run_info import cpu_model  # noqa: E402
 
 LOSSES = bench_loss_memory.LOSSES
 make_inputs = bench_loss_memory.make_inputs
 peak_memory_bytes = bench_loss_memory.peak_memory_bytes
 
 RESULTS_DIR = Path(__file__).resolve().parent / 'results'
+RESULTS_MD = RESULTS_DIR.parent / 'RESULTS.md'
 BASELINE = 'CrossEntropyLoss'
 FULL_SHAPES = ((4, 21, 512, 512), (2, 19, 512, 1024), (2, 19, 1024, 2048),
                (8, 150, 512, 512))
@@ -57,18 +58,10 @@ TARGETS = ('ANLCELoss', 'ANLFLLoss', 'NCE+RCE', 'GCELoss')
 
 
 def machine_name(device: str) -> str:
-    """The GPU's name, or the CPU model from ``lscpu``."""
+    """The GPU's name, or the CPU model."""
     if device == 'cuda':
         return torch.cuda.get_device_name()
-    try:
-        lscpu = subprocess.run(['lscpu'], capture_output=True, text=True,
-                               check=True).stdout
-        for line in lscpu.splitlines():
-            if line.startswith('Model name:'):
-                return line.split(':', 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return platform.processor() or platform.machine()
+    return cpu_model()
 
 
 def _sync(device: str):
@@ -271,7 +264,8 @@ def main(argv=None):
         return
     markdown = to_markdown(report)
     stem = save_results(RESULTS_DIR, f'bench_losses_{args.device}', report,
-                        markdown, tag=f'bench_losses:{args.device}')
+                        markdown, RESULTS_MD,
+                        f'bench_losses:{args.device}')
     print(f'wrote {stem}.json, {stem}.md and {RESULTS_MD}')
 
 

@@ -30,7 +30,6 @@ every noise (pixel-flip <= 1.5x).
 """
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -41,21 +40,21 @@ import cv2
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import save_rows  # noqa: E402
-
-from anl_seg.datasets.synthetic import make_synthetic_dataset  # noqa: E402
-from anl_seg.noise.corrupt import (  # noqa: E402
+from anl_seg.benchmark.report import save_rows
+from anl_seg.benchmark.run_info import cpu_model
+from anl_seg.datasets.synthetic import make_synthetic_dataset
+from anl_seg.noise.corrupt import (
     CorruptJob,
     corrupt_file,
     list_masks,
 )
-from anl_seg.noise.errors import NoiseError  # noqa: E402
-from anl_seg.noise.mask_io import read_mask, write_mask  # noqa: E402
-from anl_seg.noise.registry import NOISES, build_noise_for  # noqa: E402
-from anl_seg.noise.specs import get_spec  # noqa: E402
+from anl_seg.noise.errors import NoiseError
+from anl_seg.noise.mask_io import read_mask, write_mask
+from anl_seg.noise.registry import NOISES, build_noise_for
+from anl_seg.noise.specs import get_spec
 
 RESULTS_DIR = Path(__file__).resolve().parent / 'results'
+RESULTS_MD = RESULTS_DIR.parent / 'RESULTS.md'
 # layout -> (H, W) of its real images, mask root under the dataset root
 SIZES = {
     'voc': ((375, 500), 'SegmentationClass'),
@@ -161,7 +160,7 @@ def bench_layout(layout, noises, rate, num_masks, repeats, workdir,
 def to_markdown(rows, args):
     lines = [
         '### Noise generation speed (`benchmarks/bench_noise.py`)', '',
-        f'{platform.processor() or platform.machine()}, 1 process, OpenCV '
+        f'{cpu_model()}, 1 process, OpenCV '
         f'single-threaded, CPU time, rate {args.rate}, {args.num_masks} '
         f'synthetic masks per size, {args.repeats} alternating passes '
         '(masks/s: best pass; x baseline: median of per-pass ratios). '
@@ -236,7 +235,7 @@ def main(argv=None):
                 rows += bench_layout(layout, noises, args.rate,
                                      args.num_masks, args.repeats, Path(tmp),
                                      instances=instances == 'yes')
-    save_rows(args, 'bench_noise', rows, to_markdown(rows, args))
+    save_rows(args, 'bench_noise', rows, to_markdown(rows, args), RESULTS_MD)
     return 0
 
 

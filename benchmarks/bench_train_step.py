@@ -16,7 +16,6 @@ most 5 % slower than CE.
 """
 import argparse
 import copy
-import platform
 import statistics
 import sys
 import time
@@ -24,11 +23,12 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import save_rows  # noqa: E402
+from anl_seg.benchmark.report import save_rows
+from anl_seg.benchmark.run_info import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / 'benchmarks' / 'results'
+RESULTS_MD = ROOT / 'benchmarks' / 'RESULTS.md'
 CE_CONFIG = ROOT / 'configs/tiny/unet-tiny_ce_synthetic-voc.py'
 ANL_CONFIG = ROOT / 'configs/tiny/unet-tiny_anl-ce_synthetic-voc.py'
 GOAL = 1.05
@@ -105,7 +105,7 @@ def run(args):
 def to_markdown(rows, args):
     lines = [
         '### Training step overhead (`benchmarks/bench_train_step.py`)', '',
-        f'{platform.processor() or platform.machine()}, torch '
+        f'{cpu_model()}, torch '
         f'{torch.__version__}, {torch.get_num_threads()} threads. One '
         '`model.train_step` (preprocess, forward, loss, backward, AdamW '
         'step) of the tiny UNet config (`configs/tiny/`), batch '
@@ -151,7 +151,8 @@ def main(argv=None):
     rows = run(args)
     for row in rows:
         print(f'{row["loss"]:20s} {row["ms"]:8.1f} ms  x{row["x_ce"]:.3f}')
-    save_rows(args, 'bench_train_step', rows, to_markdown(rows, args))
+    save_rows(args, 'bench_train_step', rows, to_markdown(rows, args),
+              RESULTS_MD)
     return 0
 
 

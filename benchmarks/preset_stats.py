@@ -17,13 +17,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import save_results  # noqa: E402
-
-from anl_seg.benchmark.masks import SEVERITY_MEASURES  # noqa: E402
-from anl_seg.datasets.synthetic import make_synthetic_dataset  # noqa: E402
-from anl_seg.noise import corrupt_directory, get_spec  # noqa: E402
-from anl_seg.noise.presets import PRESETS, build_preset  # noqa: E402
+from anl_seg.benchmark.masks import SEVERITY_MEASURES
+from anl_seg.benchmark.report import save_results
+from anl_seg.datasets.synthetic import make_synthetic_dataset
+from anl_seg.noise import corrupt_directory, get_spec
+from anl_seg.noise.presets import PRESETS, build_preset
 
 # layout: (image size (H, W), mask directory, split list)
 LAYOUTS = {

@@ -1,10 +1,9 @@
 """The segmentation recipe of the ANL losses (docs/anl_recipe.md): the
 gradient gain and ``scale_to_ce`` of the core losses, and the study's own
 prior-matched regulariser and CE -> ANL warm-up (``StudyANLCELoss`` of
-``benchmarks/anl_recipe_study.py``, out of the package: they did not help).
+``benchmarks/study_losses.py``, out of the package: they did not help).
 """
 import math
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,19 +17,16 @@ from anl_seg.models.losses.backends import reference
 from anl_seg.models.losses.negative_loss import NormalizedNegative
 from anl_seg.models.losses.normalized_loss import Normalized
 from anl_seg.models.losses.terms import CETerm
+from benchmarks import study_losses as study
 
 IGNORE = 255
 C = 5
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'benchmarks'))
-
-import anl_recipe_study as study  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _scope():
     init_default_scope('mmseg')
-    study._register_study_losses()
 
 
 def StudyANLCELoss(**kwargs):  # noqa: N802  (stands for the class)

@@ -1,26 +1,24 @@
-"""The pieces of ``benchmarks/anl_recipe_study.py`` its tables rest on:
-the prototype loss ``StudyANLCEOthersFloor`` and the memorisation probe.
+"""``benchmarks/anl_recipe_study.py`` over the package's benchmark: its
+methods and settings as benchmark cells, and its prototype loss
+``StudyANLCEOthersFloor`` (``benchmarks/study_losses.py``).
 """
 import math
-import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'benchmarks'))
-
-import anl_recipe_study as study  # noqa: E402
+from anl_seg.benchmark import BenchmarkError
+from anl_seg.benchmark.cell_config import cell_config, load_config
+from anl_seg.benchmark.losses import loss_recipe, register_loss
+from benchmarks import anl_recipe_study as study
+from benchmarks import study_losses  # noqa: F401  (registers the losses)
 
 
 def _others_floor(**kwargs):
     init_default_scope('mmseg')
-    study._register_study_losses()
-    study._register_study_losses()  # idempotent
     return MODELS.build(dict(type='StudyANLCEOthersFloor', **kwargs))
 
 
@@ -62,43 +60,50 @@ def test_others_floor_stops_rewarding_other_classes_below_it():
     assert grad[0, 0, 0, 0] < 0 and (grad[0, 1:, 0, 0] > 0).all()
 
 
-class _Predicts:
-    """A stand-in model whose argmax is a fixed label map."""
-
-    def __init__(self, pred):
-        self.pred = torch.as_tensor(pred)
-
-    def eval(self):
-        return self
-
-    def extract_feat(self, images):
-        return images
-
-    def decode_head(self, images):
-        index = torch.arange(len(images))
-        return F.one_hot(self.pred[index], 3).permute(0, 3, 1, 2).float()
+def test_study_cells_are_its_methods_in_its_settings():
+    study.register_study_methods()
+    study.register_study_methods()  # idempotent
+    grids = study.study_grids(['ce', 'anl-ce', 'anl-ce-sgd0.01'],
+                              ['clean', 'region-flip', 'morph'],
+                              ['region-flip'], seeds=[0, 1])
+    cells = {(c.setting, c.loss, c.seed) for g in grids for c in g.cells()}
+    # CE everywhere, the others only in the ablation setting
+    assert {s for s, loss, _ in cells if loss == 'ce'} == {
+        'clean', 'region-flip 0.4', 'morph 0.5'}
+    assert {s for s, loss, _ in cells if loss != 'ce'} == {'region-flip 0.4'}
+    assert len(cells) == 2 * (3 + 2)
 
 
-def test_noisy_pixel_fates_counts_memorised_and_corrected_pixels():
-    clean = np.array([[[0, 1, 1, 2]], [[2, 2, 0, 255]]])
-    noisy = np.array([[[0, 2, 2, 1]], [[2, 0, 0, 1]]])
-    changed = (noisy != clean) & (noisy != 255) & (clean != 255)
-    assert changed.sum() == 4  # (0,1), (0,2), (0,3), (1,1)
-    pred = np.array([[[0, 2, 1, 0]], [[2, 0, 0, 1]]])
-    images = torch.zeros(2, 1, 1, 4)
-    memorised, corrected = study.noisy_pixel_fates(_Predicts(pred), images,
-                                                   noisy, clean, changed)
-    assert memorised == 2 / 4  # (0,1) and (1,1) follow the noise
-    assert corrected == 1 / 4  # (0,2) has its clean label back
-    assert study.noisy_pixel_fates(_Predicts(pred), images, clean, clean,
-                                   np.zeros_like(changed)) == (None, None)
+def test_study_methods_change_the_loss_and_their_optimiser(tmp_path):
+    study.register_study_methods()
+    base = load_config(study.CONFIG)
+
+    def cfg_of(loss):
+        return cell_config(base, loss=loss, seed=0, work_dir=tmp_path,
+                           results_file=tmp_path / 'm.json',
+                           optim_recipe=False)
+
+    sgd = cfg_of('anl-ce-sgd0.01')
+    assert sgd.optim_wrapper.optimizer == dict(
+        type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0)
+    assert sgd.model.decode_head.loss_decode == dict(
+        type='ANLCELoss', alpha=10.0, beta=1.0, loss_weight=1.0)
+    lr = cfg_of('anl-ce-lr1e-3').optim_wrapper.optimizer
+    assert (lr.type, lr.lr, lr.weight_decay) == ('AdamW', 1e-3, 1e-4)
+    # a shipped loss keeps the tiny config's AdamW (its SGD recipe off)
+    assert cfg_of('anl-ce').optim_wrapper == base.optim_wrapper
+    floor = cfg_of('anl-ce-others1e-2')
+    assert study.STUDY_LOSSES in floor.custom_imports['imports']
+    assert study.STUDY_LOSSES not in sgd.custom_imports['imports']
+    assert loss_recipe('anl-ce-warmup100').loss['warmup_iters'] == 100
 
 
-def test_data_of_another_train_size_is_refused(tmp_path):
-    root = tmp_path / 'VOC2012'
-    study.make_data(root, num_train=2)
-    assert len((root / 'ImageSets/Segmentation/train.txt').read_text()
-               .split()) == 2
-    study.make_data(root, num_train=2)  # present: kept
-    with pytest.raises(SystemExit, match='holds 2 training images, not 3'):
-        study.make_data(root, num_train=3)
+def test_registered_losses_cannot_shadow_or_change():
+    with pytest.raises(BenchmarkError, match='already defined'):
+        register_loss('anl-ce', dict(type='ANLCELoss'))
+    register_loss('test-probe', dict(type='NCELoss'))
+    register_loss('test-probe', dict(type='NCELoss'))  # the same: fine
+    with pytest.raises(BenchmarkError, match='already defined'):
+        register_loss('test-probe', dict(type='RCELoss'))
+    with pytest.raises(BenchmarkError, match='names directories'):
+        register_loss('bad name', dict(type='NCELoss'))

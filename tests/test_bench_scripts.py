@@ -6,25 +6,19 @@ scripts run on tiny inputs, write what they promise and reject bad
 arguments.
 """
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / 'benchmarks'
-sys.path.insert(0, str(BENCH))
-
-import bench_losses  # noqa: E402
-import bench_noise  # noqa: E402
-import results_md  # noqa: E402
+from anl_seg.benchmark.report import update_section
+from benchmarks import bench_losses, bench_noise
 
 
 def test_update_section_replaces_only_its_section(tmp_path):
     path = tmp_path / 'RESULTS.md'
     path.write_text('# Benchmark results\n\nkept text\n')
-    results_md.update_section('a', 'first\n', path)
-    results_md.update_section('b', 'other\n', path)
-    results_md.update_section('a', 'second\n', path)
+    update_section(path, 'a', 'first\n')
+    update_section(path, 'b', 'other\n')
+    update_section(path, 'a', 'second\n')
     text = path.read_text()
     assert 'kept text' in text and 'other' in text
     assert 'second' in text and 'first' not in text

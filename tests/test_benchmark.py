@@ -50,6 +50,20 @@ def test_grid_has_one_clean_cell_per_loss_and_seed(tiny):
     assert 'morph-0.4_anl-ce_s1' in {cell.name for cell in cells}
 
 
+def test_a_noise_may_have_its_own_rates(tiny):
+    grid = Grid([tiny], [dict(name='region-flip', rates=[0.4]),
+                         'morph:rates=[0.5]'], [0], ['ce'], [0])
+    assert [cell.setting for cell in grid.cells()] == [
+        'clean', 'region-flip 0.4', 'morph 0.5']
+    grid = Grid([tiny], ['morph:rates=0.5', 'region-flip'], [0.2], ['ce'])
+    assert [cell.setting for cell in grid.cells()] == [
+        'morph 0.5', 'region-flip 0.2']
+    with pytest.raises(BenchmarkError, match='its rates must be in'):
+        Grid([tiny], ['morph:rates=[0]'], [0], ['ce'])
+    with pytest.raises(BenchmarkError, match='no training-mask setting'):
+        Grid([tiny], ['morph'], [], ['ce'])
+
+
 @pytest.mark.parametrize('changes, message', [
     (dict(noises=['nope']), 'unknown noise'),
     (dict(noises=['morph:rate=0.3']), "'rate' is not allowed"),
@@ -363,6 +377,17 @@ def test_loss_addons_add_hooks(repo_root, tmp_path):
     ]
     assert 'clean_masks' not in cfg.custom_hooks[1]  # a clean cell
     assert base.custom_hooks == [dict(type='LabelRangeCheckHook')]
+    # the run's own hooks (RunOptions.hooks), in every cell
+    cfg = cell_config(base, loss='ce', seed=0, work_dir=tmp_path,
+                      results_file=tmp_path / 'm.json',
+                      train_masks=[tmp_path / 'noisy'], clean_masks=[clean],
+                      hooks=[dict(type='FitMonitorHook', interval=5),
+                             dict(type='LossGradientHook')])
+    assert [hook.type for hook in cfg.custom_hooks] == [
+        'LabelRangeCheckHook', 'FitMonitorHook', 'LossGradientHook'
+    ]
+    assert cfg.custom_hooks[1].clean_masks == str(clean.resolve())
+    assert base.custom_hooks == [dict(type='LabelRangeCheckHook')]
 
 
 def test_report_oracle_and_curves_from_fake_results(tiny, tmp_path):
@@ -382,6 +407,34 @@ def test_report_oracle_and_curves_from_fake_results(tiny, tmp_path):
     assert '| CE | 55.5 ± 0.7 | 39.5 ± 0.7 |' in text  # best = final + 5
     assert '| CE | 50.0 / 51.0 | 34.0 / 35.0 |' in text  # per seed
     assert '| CE | 50 % / 10.0 % | 50 % / 10.0 % |' in text
+    assert 'loss-gradient hook' not in text  # no cell measured it
+
+
+def test_report_gradient_shares_from_fake_results(tiny, tmp_path):
+    grid = Grid([tiny], ['region-flip'], [0, 0.4], ['ce', 'anl-ce'], [0, 1])
+    results = fake_results(grid)
+    for result in results:
+        seed = result['cell']['seed']
+
+        def term(share):
+            return {'per_pixel': [1.0, 2.0, None],
+                    'share': [share, 1 - share, 0.0]}
+        # background's share of the push: 0.6 (+0.1 for seed 1) at
+        # iteration 0, 0.9 at the last one (keys sorted as numbers)
+        result['gradients'] = {
+            '0': {'CE': term(0.6 + seed / 10), 'NNCE': term(0.5)},
+            '100': {'CE': term(0.2), 'NNCE': term(0.8)},
+            '25': {'CE': term(0.0), 'NNCE': term(0.0)},
+        }
+    results[-1]['gradients'] = None  # a cell without the hook
+    write_report(results, tmp_path)
+    text = (tmp_path / 'results.md').read_text()
+    assert 'loss-gradient hook' in text
+    assert '| CE | CE 0.65→0.20, NNCE 0.50→0.80 | CE 0.65→0.20, NNCE ' \
+        '0.50→0.80 |' in text
+    # the last cell (anl-ce, region-flip, seed 1) has no record
+    assert '| ANL-CE | CE 0.65→0.20, NNCE 0.50→0.80 | CE 0.60→0.20, ' \
+        'NNCE 0.50→0.80 |' in text
 
 
 @pytest.mark.parametrize('preset', ['memorising', 'data-480', 'micro'])

@@ -26,14 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def study_anl_ce(**kwargs):
     """The study's ANL-CE with ``prior='batch'`` (out of the package, in
-    ``benchmarks/anl_recipe_study.py``)."""
-    sys.path.insert(0, str(ROOT / 'benchmarks'))
-    import anl_recipe_study
+    ``benchmarks/study_losses.py``)."""
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
+
+    import benchmarks.study_losses  # noqa: F401  (registers it)
     init_default_scope('mmseg')
-    anl_recipe_study._register_study_losses()
     return MODELS.build(dict(type='StudyANLCELoss', **kwargs))
+
 
 WORLD_SIZE = 2
 NUM_CLASSES, CHANNELS = 4, 3

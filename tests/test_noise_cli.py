@@ -82,6 +82,18 @@ def test_help_gives_every_option_a_text_and_its_default():
     assert 'region-flip' in text and 'default 15' in text
 
 
+@pytest.mark.parametrize('command, prog', [
+    (['-m', 'anl_seg.noise'], 'python -m anl_seg.noise'),
+    ([str(TOOL)], 'corrupt_masks.py'),
+])
+def test_help_names_the_command_it_was_run_as(command, prog):
+    proc = subprocess.run([sys.executable, *command, '--help'],
+                          capture_output=True, text=True, check=True,
+                          env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert proc.stdout.startswith(f'usage: {prog} SRC OUT'), proc.stdout
+    assert f'example: {prog} VOC2012' in proc.stdout
+
+
 def test_voc_run_keeps_src_void_layout_and_palette(voc, tmp_path):
     src = voc / 'SegmentationClass'
     before = digest_tree(voc)

@@ -207,12 +207,16 @@ def set_test_evaluator(cfg, results_file):
         copy.deepcopy(dict(evaluator)),
         type='PerClassIoUMetric',
         results_file=str(results_file))
+    add_custom_imports(cfg, ('anl_seg', METRIC_MODULE))
+
+
+def add_custom_imports(cfg, modules):
+    """Add ``modules`` to the ``custom_imports`` of ``cfg`` (none may fail).
+    """
     imports = dict(cfg.get('custom_imports') or {})
-    modules = list(imports.get('imports', []))
-    for module in ('anl_seg', METRIC_MODULE):
-        if module not in modules:
-            modules.append(module)
-    cfg.custom_imports = dict(imports, imports=modules,
+    listed = list(imports.get('imports', []))
+    listed += [module for module in modules if module not in listed]
+    cfg.custom_imports = dict(imports, imports=listed,
                               allow_failed_imports=False)
 
 
@@ -232,7 +236,7 @@ def set_clean_masks(cfg, directories):
 
 def cell_config(base, *, loss, seed, work_dir, results_file,
                 train_masks=None, clean_masks=None, iters=None,
-                cfg_options=None, optim_recipe=True):
+                cfg_options=None, optim_recipe=True, hooks=()):
     """The complete config of one cell, a modified copy of ``base``.
 
     Args:
@@ -249,9 +253,13 @@ def cell_config(base, *, loss, seed, work_dir, results_file,
         cfg_options (dict, optional): Final overrides, as mmseg's
             ``--cfg-options``.
         optim_recipe (bool): Apply the loss's optimiser recipe.
+        hooks (sequence[dict]): More hooks for ``custom_hooks``.
     """
     cfg = copy.deepcopy(base)
     swap_loss(cfg, loss, optim_recipe)
+    if hooks:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            copy.deepcopy(dict(hook)) for hook in hooks]
     if train_masks is not None:
         set_train_masks(cfg, train_masks)
     if clean_masks is not None:

@@ -134,6 +134,7 @@ def settings_from_args(args):
         synthetic=None if data_root else values.get('synthetic'),
         iters=args.iters if args.iters is not None else values.get('iters'),
         cfg_options=cfg_options,
+        hooks=list(values.get('hooks') or []),
         optim_recipes=not args.no_optim_recipes and values.get(
             'optim_recipes', True),
         launcher=args.launcher,
@@ -147,28 +148,52 @@ def settings_from_args(args):
             values.get('intro', ''))
 
 
+def run_and_report(grids, options, out_dir, title='Noise benchmark',
+                   intro='', x_axis='rate', command=(), report_only=False):
+    """Run (or, with ``report_only``, collect) the cells of ``grids`` under
+    one set of options and write one report of all their results (and
+    ``run_info.json``, naming ``command``, after a run).
+
+    Returns:
+        tuple[list[Path], list[str]]: The files written and one line per
+        failed cell.
+
+    Raises:
+        BenchmarkError: A bad grid, option or finished cell.
+    """
+    start = time.perf_counter()
+    results, failures = [], []
+    for grid in grids:
+        runner = GridRunner(grid, options)
+        if report_only:
+            results += runner.collect()
+        else:
+            done, failed = runner.run()
+            results += done
+            failures += failed
+    paths = write_report(results, out_dir, title, intro, x_axis)
+    if paths and not report_only:
+        info = run_info(list(command), time.perf_counter() - start,
+                        results)
+        paths.append(write_json_atomic(Path(out_dir) / 'run_info.json',
+                                       info))
+    return paths, failures
+
+
 def main(argv=None):
     """Run the CLI; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    start = time.perf_counter()
     try:
         grid, options, out_dir, title, intro = settings_from_args(args)
-        runner = GridRunner(grid, options)
         if args.dry_run:
-            runner.plan()
+            GridRunner(grid, options).plan()
             print(f'tables and plots would go to {out_dir}')
             return 0
-        if args.report_only:
-            results, failures = runner.collect(), []
-        else:
-            results, failures = runner.run()
-        paths = write_report(results, out_dir, title, intro,
-                             args.x_axis)
-        if paths and not args.report_only:
-            info = run_info(argv, time.perf_counter() - start, results)
-            paths.append(
-                write_json_atomic(out_dir / 'run_info.json', info))
+        paths, failures = run_and_report([grid], options, out_dir, title,
+                                         intro, args.x_axis,
+                                         ['python', '-m', 'anl_seg.benchmark',
+                                          *argv], args.report_only)
     except BenchmarkError as exc:
         print(f'error: {" ".join(str(exc).split())}', file=sys.stderr)
         return 2
@@ -177,7 +202,7 @@ def main(argv=None):
               file=sys.stderr)
         return 130
     if paths:
-        print((out_dir / 'results.md').read_text())
+        print((Path(out_dir) / 'results.md').read_text())
         print('wrote ' + ', '.join(str(path) for path in paths))
     else:
         print('no finished cells yet: nothing to report')

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Tuple
 
-import yaml
-
-from anl_seg.noise import build_noise_for
+from anl_seg.noise import NoiseError, build_noise_for
+from anl_seg.noise.noise_text import parse_noise_text
 from anl_seg.noise.registry import NOISES, noise_parameters
 
 from .errors import BenchmarkError
@@ -40,10 +39,13 @@ class NoiseSetting:
             parameters (e.g. ``(('kernel_max', 7),)``); dataset fields
             come from the dataset.
         label (str): Name in tables and paths. Default: ``name``.
+        rates (tuple[float]): This noise's rates (> 0), instead of the
+            grid's noisy rates. Default: the grid's.
     """
     name: str
     params: Tuple[Tuple[str, Any], ...] = ()
     label: str = ''
+    rates: Tuple[float, ...] = ()
 
     def __post_init__(self):
         if self.name not in NOISES:
@@ -56,6 +58,12 @@ class NoiseSetting:
                     f'noise {self.name!r}: parameter {key!r} is not '
                     f'allowed (the grid sets rate; it takes '
                     f'{sorted(set(accepted) - {"rate"})})')
+        rates = tuple(float(rate) for rate in self.rates)
+        for rate in rates:
+            if not 0.0 < rate <= 1.0:
+                raise BenchmarkError(f'noise {self.name!r}: its rates must '
+                                     f'be in (0, 1], got {rate}')
+        object.__setattr__(self, 'rates', rates)
         if not self.label:
             object.__setattr__(self, 'label', self.name)
         check_safe_name('noise label', self.label)
@@ -79,9 +87,9 @@ class NoiseSetting:
 def parse_noise(item):
     """A :class:`NoiseSetting` from a preset or command-line item.
 
-    Accepts a :class:`NoiseSetting`, a dict ``{name, label?, **params}``
-    or a string ``name[:key=value,key=value]`` (values parsed as YAML,
-    e.g. ``morph:kernel_max=7``).
+    Accepts a :class:`NoiseSetting`, a dict ``{name, label?, rates?,
+    **params}`` or a string ``name[:key=value,key=value]`` (values parsed
+    as YAML, e.g. ``morph:kernel_max=7`` or ``morph:rates=[0.5]``).
     """
     if isinstance(item, NoiseSetting):
         return item
@@ -91,19 +99,20 @@ def parse_noise(item):
             raise BenchmarkError(f'noise entry {item!r} has no name')
         name = params.pop('name')
         label = params.pop('label', '')
-        return NoiseSetting(name, tuple(sorted(params.items())), label)
+        rates = tuple(params.pop('rates', ()))
+        return NoiseSetting(name, tuple(sorted(params.items())), label,
+                            rates)
     if not isinstance(item, str) or not item.strip():
         raise BenchmarkError(f'bad noise entry {item!r}')
-    name, _, rest = item.strip().partition(':')
-    params = {}
-    for pair in filter(None, rest.split(',')):
-        key, sep, value = pair.partition('=')
-        if not sep or not key.strip():
-            raise BenchmarkError(f'noise {item!r}: expected key=value, got '
-                                 f'{pair!r}')
-        params[key.strip()] = yaml.safe_load(value)
+    try:
+        name, params = parse_noise_text(item)
+    except NoiseError as exc:
+        raise BenchmarkError(str(exc)) from exc
     label = params.pop('label', '')
-    return NoiseSetting(name, tuple(sorted(params.items())), str(label))
+    rates = params.pop('rates', ())
+    rates = rates if isinstance(rates, (list, tuple)) else (rates, )
+    return NoiseSetting(name, tuple(sorted(params.items())), str(label),
+                        tuple(rates))
 
 
 @dataclass(frozen=True)
@@ -193,7 +202,8 @@ class Grid:
         self.noises = [parse_noise(item) for item in self.noises]
         _unique('noise label', [noise.label for noise in self.noises],
                 allow_empty=True)
-        self.rates = _unique('rate', [float(rate) for rate in self.rates])
+        self.rates = _unique('rate', [float(rate) for rate in self.rates],
+                             allow_empty=True)  # see settings() below
         for rate in self.rates:
             if not 0.0 <= rate <= 1.0:
                 raise BenchmarkError(f'rate must be in [0, 1], got {rate}')
@@ -208,6 +218,9 @@ class Grid:
                                      f'{seed!r}')
         if not self.noises and any(rate > 0 for rate in self.rates):
             raise BenchmarkError('rates above 0 need at least one noise')
+        if not self.settings():
+            raise BenchmarkError('the grid has no training-mask setting '
+                                 '(give rate 0 or a noise with rates)')
 
     @property
     def noisy_rates(self):
@@ -225,7 +238,7 @@ class Grid:
         first, in table-column order."""
         columns = [(CLEAN, 0.0)] if 0.0 in self.rates else []
         return columns + [(noise.label, rate) for noise in self.noises
-                          for rate in self.noisy_rates]
+                          for rate in noise.rates or self.noisy_rates]
 
     def cells(self):
         """Every cell, ordered config, seed, masks, loss: the first seed

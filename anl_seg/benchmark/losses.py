@@ -8,11 +8,15 @@ as the repository's configs do; adding a loss file adds a loss name.
 
 A name may add training hooks after a ``+``: ``ce+correction`` trains CE
 with the label correction of ``configs/_base_/label_correction.py``,
-``ce+monitor`` with the fit monitor alone (memorisation curves); see
-:data:`ADDONS`.
+``ce+monitor`` with the fit monitor alone (memorisation curves),
+``ce+gradients`` with the per-class logit gradients of the loss terms;
+see :data:`ADDONS`.
+
+A study adds its own losses (loss variants, a loss with its optimiser)
+with :func:`register_loss`; they are named and run like the shipped ones.
 """
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from anl_seg.utils.package_data import shipped_path
@@ -26,6 +30,7 @@ CORRECTION_FILE = shipped_path('configs/_base_/label_correction.py')
 ADDONS = {
     'monitor': dict(type='FitMonitorHook'),
     'correction': 'label_correction_hook',
+    'gradients': dict(type='LossGradientHook'),
 }
 # The recommended recipe for noisy masks (docs/label_correction.md), as
 # configs/tiny/unet-tiny_robust_synthetic-voc.py trains it.
@@ -40,15 +45,28 @@ class LossRecipe:
         name (str): Loss name (file stem with ``-`` for ``_``).
         loss (dict): The ``loss_decode`` dict of a head of weight 1.
         optim_wrapper (dict): Merged into the config's ``optim_wrapper``
-            (``_delete_`` honoured); empty to keep it.
+            (``_delete_`` honoured); empty to keep it. A recipe for SGD,
+            applied only with ``optim_recipe`` (see :func:`swap_loss`).
+        optimizer (dict): Merged into ``optim_wrapper.optimizer`` always:
+            an optimiser that is part of the method (e.g. a study's
+            ``ANL-CE with SGD``); empty for the shipped losses.
+        imports (tuple[str]): Modules the loss type is registered in,
+            added to the config's ``custom_imports``.
     """
     name: str
     loss: dict
     optim_wrapper: dict
+    optimizer: dict = field(default_factory=dict)
+    imports: tuple = ()
 
     def to_dict(self):
-        return {'loss': copy.deepcopy(self.loss),
-                'optim_wrapper': copy.deepcopy(self.optim_wrapper)}
+        values = {'loss': copy.deepcopy(self.loss),
+                  'optim_wrapper': copy.deepcopy(self.optim_wrapper)}
+        if self.optimizer:
+            values['optimizer'] = copy.deepcopy(self.optimizer)
+        if self.imports:
+            values['imports'] = list(self.imports)
+        return values
 
 
 @lru_cache(maxsize=None)
@@ -68,9 +86,46 @@ def _recipes():
     return recipes
 
 
+# Losses added by register_loss (a study's own), by name.
+_REGISTERED = {}
+
+
+def register_loss(name, loss, optimizer=None, imports=()):
+    """Add a loss name besides the shipped ones (a study's variant).
+
+    Args:
+        name (str): Loss name (letters, digits and ``._-``; not a shipped
+            name or one registered before with other values).
+        loss (dict): The ``loss_decode`` dict.
+        optimizer (dict, optional): Optimiser settings of the method,
+            merged into ``optim_wrapper.optimizer`` (``_delete_=True`` to
+            replace it), see :class:`LossRecipe`.
+        imports (sequence[str]): Modules registering the loss type (they
+            must be importable in the training processes).
+
+    Returns:
+        str: ``name``.
+    """
+    from .grid import check_safe_name
+    check_safe_name('loss name', name)
+    if '+' in name:
+        raise BenchmarkError(f'loss name {name!r}: "+" starts an add-on')
+    recipe = LossRecipe(name, copy.deepcopy(dict(loss)), {},
+                        copy.deepcopy(dict(optimizer or {})),
+                        tuple(imports))
+    if name in _recipes() or _REGISTERED.get(name, recipe) != recipe:
+        raise BenchmarkError(f'loss {name!r} is already defined')
+    _REGISTERED[name] = recipe
+    return name
+
+
+def _all_recipes():
+    return {**_recipes(), **_REGISTERED}
+
+
 def available_losses():
     """Loss names, sorted."""
-    return sorted(_recipes())
+    return sorted(_all_recipes())
 
 
 def split_name(name):
@@ -83,7 +138,7 @@ def check_loss_name(name):
     """Raise :class:`BenchmarkError` unless ``name`` is a known loss,
     optionally with known add-ons."""
     loss, addons = split_name(name)
-    if loss not in _recipes():
+    if loss not in _all_recipes():
         raise BenchmarkError(f'unknown loss {loss!r}; choose from '
                              f'{available_losses()} (files in {LOSS_DIR})')
     for addon in addons:
@@ -95,7 +150,7 @@ def check_loss_name(name):
 
 def loss_recipe(name):
     """The :class:`LossRecipe` of the loss of ``name`` (add-ons aside)."""
-    return _recipes()[split_name(check_loss_name(name))[0]]
+    return _all_recipes()[split_name(check_loss_name(name))[0]]
 
 
 @lru_cache(maxsize=None)
@@ -145,7 +200,8 @@ def swap_loss(cfg, name, optim_recipe=True):
     as ``_delete_=True`` does in a config, so no key of the old loss leaks
     into the new one; each head keeps its old total ``loss_weight`` (e.g.
     0.4 on an auxiliary head). With ``optim_recipe``, the loss's
-    optimiser recipe is merged into ``optim_wrapper``.
+    optimiser recipe is merged into ``optim_wrapper``; the optimiser of a
+    registered method always is.
     """
     recipe = loss_recipe(name)
     hooks = addon_hooks(name)
@@ -165,4 +221,10 @@ def swap_loss(cfg, name, optim_recipe=True):
         # merge_from_dict consumes the _delete_ keys: give it a copy.
         cfg.merge_from_dict(
             {'optim_wrapper': copy.deepcopy(recipe.optim_wrapper)})
+    if recipe.optimizer:
+        cfg.merge_from_dict({'optim_wrapper': {
+            'optimizer': copy.deepcopy(recipe.optimizer)}})
+    if recipe.imports:
+        from .cell_config import add_custom_imports
+        add_custom_imports(cfg, recipe.imports)
     return cfg

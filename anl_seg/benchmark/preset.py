@@ -13,6 +13,7 @@ A preset is an mmengine config file (Python or YAML) with these keys::
     data_root = None                   # or a path (not with synthetic)
     cfg_options = {'train_dataloader.batch_size': 8}
     optim_recipes = False              # keep the config's optimiser
+    hooks = [dict(type='FitMonitorHook')]  # measurements in every cell
     work_dir = 'work_dirs/benchmark_cpu'
     out_dir = 'benchmarks/noise_cpu'   # tables and plots
     title = 'CPU noise benchmark'
@@ -30,7 +31,7 @@ from .errors import BenchmarkError
 PRESET_DIR = shipped_path('benchmarks/presets')
 PRESET_SUFFIXES = ('.py', '.yaml', '.yml')
 GRID_KEYS = ('configs', 'noises', 'rates', 'losses', 'seeds')
-OPTION_KEYS = ('iters', 'synthetic', 'data_root', 'cfg_options',
+OPTION_KEYS = ('iters', 'synthetic', 'data_root', 'cfg_options', 'hooks',
                'optim_recipes', 'work_dir', 'out_dir', 'title', 'intro')
 
 

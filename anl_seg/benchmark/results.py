@@ -60,6 +60,8 @@ class Entry:
     # fit monitor's last pass (None where the cell had none).
     val_curves: List[list] = field(default_factory=list)
     fits: List[Optional[dict]] = field(default_factory=list)
+    # Per seed: LossGradientHook's record (None where the cell had none).
+    gradients: List[Optional[dict]] = field(default_factory=list)
 
     @property
     def best_val(self):
@@ -82,6 +84,7 @@ class Entry:
                 math.nan if value is None else value)
         self.val_curves.append(result.get('val_curve') or [])
         self.fits.append(result.get('fit'))
+        self.gradients.append(result.get('gradients'))
 
 
 def measured_noise(result):
@@ -364,6 +367,27 @@ def fit_table(summary, config):
     return _loss_rows(summary, config, text)
 
 
+def gradient_table(summary, config):
+    """From the loss-gradient hook: the first class's (background's)
+    share of each term's logit gradient at the first and the last
+    measured batch, mean over seeds."""
+    def text(entry):
+        records = [g for g in entry.gradients if g]
+        if not records:
+            return '–'
+        parts = []
+        for term in records[0][min(records[0], key=int)]:
+            ends = []
+            for pick in (min, max):
+                ends.append(mean([r[pick(r, key=int)][term]['share'][0]
+                                  for r in records]))
+            parts.append(f'{term} {ends[0]:.2f}→{ends[1]:.2f}')
+        return ', '.join(parts)
+    if not any(g for e in summary.entries.values() for g in e.gradients):
+        return ''
+    return _loss_rows(summary, config, text)
+
+
 def markdown(summary, title='Noise benchmark', intro=''):
     """The whole ``results.md`` text."""
     seeds = sorted({r['cell']['seed'] for r in summary.results})
@@ -392,21 +416,22 @@ def markdown(summary, title='Noise benchmark', intro=''):
                 'upper bound for early stopping):', '',
                 oracle_table(summary, config)
             ]
-        fits = fit_table(summary, config)
-        if fits:
-            parts += [
-                '', 'End of training, measured on the training set by the '
-                'fit monitor: wrongly labelled training pixels predicted as '
-                'their wrong label (memorised) / training labels still wrong '
-                'after label correction:', '', fits
-            ]
-        severity = severity_table(summary, config)
-        if severity:
-            parts += [
-                '', 'Noise actually present in the training masks '
-                '(measured against the clean masks, all losses share '
-                'them):', '', severity
-            ]
+        # optional tables: (what it shows, the table or '')
+        for text, table in (
+            ('End of training, measured on the training set by the fit '
+             'monitor: wrongly labelled training pixels predicted as their '
+             'wrong label (memorised) / training labels still wrong after '
+             'label correction:', fit_table(summary, config)),
+            ('Logit gradient of the loss terms by true class, on the '
+             'training batch (loss-gradient hook): share of the first class '
+             '(background) in each term\'s push, at the first → the last '
+             'measured batch:', gradient_table(summary, config)),
+            ('Noise actually present in the training masks (measured '
+             'against the clean masks, all losses share them):',
+             severity_table(summary, config)),
+        ):
+            if table:
+                parts += ['', text, '', table]
     return '\n'.join(parts) + '\n'
 
 

@@ -38,16 +38,16 @@ def machine_info():
     }
 
 
-def run_info(argv, wall_s, results):
+def run_info(command, wall_s, results):
     """The record written next to the tables.
 
     Args:
-        argv (list[str]): The benchmark's command-line arguments.
+        command (list[str]): The command that ran the benchmark.
         wall_s (float): Wall time of this invocation.
         results (list[dict]): The finished cell results.
     """
     return {
-        'command': shlex.join(['python', '-m', 'anl_seg.benchmark', *argv]),
+        'command': shlex.join(command),
         'machine': machine_info(),
         'wall_s_this_invocation': round(wall_s, 1),
         'cells': len(results),

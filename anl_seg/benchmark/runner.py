@@ -50,6 +50,9 @@ class RunOptions:
         iters (int, optional): Shorten every schedule to this many
             iterations.
         cfg_options (dict): Overrides applied to every cell config last.
+        hooks (list[dict]): Hooks added to every cell's ``custom_hooks``
+            (e.g. ``FitMonitorHook``, ``LossGradientHook``: measurements
+            that do not change training).
         optim_recipes (bool): Merge each loss's ``loss_optim_wrapper``
             (e.g. ANL's L1 penalty) into the optimiser. The recipes are
             written for SGD; turn them off for configs with another
@@ -73,6 +76,7 @@ class RunOptions:
     synthetic: Optional[dict] = None
     iters: Optional[int] = None
     cfg_options: dict = field(default_factory=dict)
+    hooks: list = field(default_factory=list)
     optim_recipes: bool = True
     launcher: str = 'none'
     gpus: int = 1
@@ -225,6 +229,12 @@ def fit_summary(train_dir):
     return None
 
 
+def loss_gradients(train_dir):
+    """What ``LossGradientHook`` measured (``+gradients``), if it ran."""
+    path = Path(train_dir) / 'loss_gradients' / 'gradients.json'
+    return read_json(path) if path.is_file() else None
+
+
 def synthetic_root(options):
     """Where the run's synthetic data goes: ``WORK/data/synthetic_<layout>``.
     """
@@ -289,7 +299,7 @@ class GridRunner:
         loss = loss_recipe(cell.loss).to_dict()
         if not self.options.optim_recipes:
             loss['optim_wrapper'] = {}
-        hooks = addon_hooks(cell.loss)
+        hooks = addon_hooks(cell.loss) + list(self.options.hooks)
         if hooks:
             loss['hooks'] = hooks
         return json.loads(
@@ -475,7 +485,8 @@ class GridRunner:
                           [source.masks for source in sources],
                           iters=self.options.iters,
                           cfg_options=self.options.cfg_options,
-                          optim_recipe=self.options.optim_recipes)
+                          optim_recipe=self.options.optim_recipes,
+                          hooks=self.options.hooks)
         # An interrupted run continues from its checkpoint. mmengine's
         # --resume resumes from load_from when set (e.g. pretrained
         # weights), so it must point at that checkpoint.
@@ -512,6 +523,7 @@ class GridRunner:
             'noise': noise,
             'val_curve': val_curve(train_dir),
             'fit': fit_summary(train_dir),
+            'gradients': loss_gradients(train_dir),
             'train_s': round(train_s, 1),
             'test_s': round(test_s, 1),
             'checkpoint': str(checkpoint),

@@ -59,14 +59,16 @@ def _defaults(param):
     return f'{applies}default {", ".join(parts)}'
 
 
-def build_parser():
+def build_parser(prog=None):
+    """The CLI's parser; ``prog`` names the command in ``--help`` (default:
+    the script's file name)."""
     parser = argparse.ArgumentParser(
-        prog='corrupt_masks.py',
+        prog=prog,
         usage='%(prog)s SRC OUT --dataset NAME (--noise NAME | --preset '
         'NAME) [options]',
         description='Write a label-noise copy of a mask directory and '
         'measure the noise (OUT/noise_report.json).',
-        epilog='example: corrupt_masks.py VOC2012/SegmentationClass '
+        epilog='example: %(prog)s VOC2012/SegmentationClass '
         'VOC2012/SegmentationClass_region-flip_0.4 --dataset voc --noise '
         'region-flip --rate 0.4 --seed 0 --workers 2 (docs/noise.md)')
     parser.add_argument('src', metavar='SRC',
@@ -215,9 +217,9 @@ def noise_from_args(args, spec):
                       **params)
 
 
-def main(argv=None):
+def main(argv=None, prog=None):
     """Run the CLI; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     try:
         spec = get_spec(args.dataset, args.num_classes, args.suffix,
                         args.ignore_index, args.background_class)

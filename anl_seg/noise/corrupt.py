@@ -24,12 +24,11 @@ from .mask_io import (
     TEMP_SUFFIX,
     broken_link,
     is_temp_file,
-    read_label_png,
     read_mask,
     write_mask,
 )
 from .measure import NoiseStats
-from .regions import extract_regions
+from .regions import extract_regions, instance_regions
 from .seeding import rng_for
 from .specs import DatasetSpec
 
@@ -155,17 +154,12 @@ def load_clean(job, rel):
     spec = job.spec
     mask, fmt = read_mask(job.src / rel, spec.num_classes,
                           spec.ignore_index)
-    object_ids = None
-    path = spec.instance_path(job.src, rel, job.instance_dir)
-    if path is not None and path.is_file():
-        instances, _ = read_label_png(path)
-        if instances.shape != mask.shape:
-            raise NoiseError(f'{path}: instance map shape '
-                             f'{instances.shape} != mask shape {mask.shape}')
-        object_ids = spec.object_ids(instances)
-    regions = extract_regions(mask, spec.ignore_index, spec.background,
-                              object_ids)
-    return mask, fmt, regions, object_ids is not None
+    regions = instance_regions(
+        spec, mask, spec.instance_path(job.src, rel, job.instance_dir))
+    if regions is not None:
+        return mask, fmt, regions, True
+    return mask, fmt, extract_regions(mask, spec.ignore_index,
+                                      spec.background), False
 
 
 def corrupt_file(job, rel):

@@ -3,38 +3,23 @@ from pathlib import Path
 
 from .base import MaskNoise
 from .errors import NoiseError
+from .noise_text import parse_noise_text
 from .regions import extract_regions
 from .registry import (
-    DATASET_PARAMS,
     build_noise,
     noise_class,
     noise_parameters,
     register_noise,
+    with_dataset_params,
 )
-
-
-def parse_value(text):
-    """A scalar or list written on the command line (YAML syntax)."""
-    import yaml  # only for mix specs: keeps the CLI's start-up short
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise NoiseError(f'cannot parse value {text!r}: {exc}') from exc
 
 
 def parse_inline_spec(text):
     """Steps from ``'name:key=value,key=value;name2:...'``."""
     steps = []
     for part in filter(None, (p.strip() for p in text.split(';'))):
-        name, _, args = part.partition(':')
-        step = {'noise': name.strip()}
-        for item in filter(None, (a.strip() for a in args.split(','))):
-            key, sep, value = item.partition('=')
-            if not sep:
-                raise NoiseError(f'mix step {part!r}: expected key=value, '
-                                 f'got {item!r}')
-            step[key.strip().replace('-', '_')] = parse_value(value)
-        steps.append(step)
+        name, params = parse_noise_text(part)
+        steps.append({'noise': name, **params})
     return steps
 
 
@@ -86,16 +71,13 @@ class Mix(MaskNoise):
         super().__init__(num_classes, rate=rate, **kwargs)
         self.steps = load_mix_spec(steps)
         self.confusions = confusions
-        dataset = {key: getattr(self, key) for key in DATASET_PARAMS}
         self._noises = []
         for step in self.steps:
             params = dict(step)
             name = params.pop('noise')
-            accepted = noise_parameters(name)
-            for key, value in dataset.items():
-                if key in accepted and params.get(key) is None:
-                    params[key] = value
-            base_rate = params.get('rate', accepted.get('rate', 0.0))
+            params = with_dataset_params(name, self, params)
+            base_rate = params.get('rate', noise_parameters(name).get(
+                'rate', 0.0))
             params['rate'] = float(base_rate) * self.rate
             self._noises.append(build_noise(name, **params))
 

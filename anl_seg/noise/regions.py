@@ -154,3 +154,36 @@ def _class_masks(mask, in_region):
                 masked, int(cls), cv2.CMP_EQ)
     return np.unique(mask[in_region]), lambda cls: (
         in_region & (mask == cls)).astype(np.uint8)
+
+
+def instance_regions(spec, mask, instance_path, strict=True):
+    """Regions of ``mask`` with the objects of an instance map.
+
+    Args:
+        spec (DatasetSpec): Dataset (ignore index, background, which
+            instance ids are objects).
+        mask (np.ndarray): The clean mask.
+        instance_path (Path, optional): The mask's instance map (e.g.
+            ``spec.instance_path(root, rel)``).
+        strict (bool): Raise on an instance map of another shape than the
+            mask; else ignore it (e.g. a mask resized in a pipeline).
+
+    Returns:
+        Regions | None: ``None`` when there is no instance map to use (no
+        path, no file, or a map of another shape when not ``strict``).
+
+    Raises:
+        NoiseError: An unreadable map, or of another shape when
+            ``strict``.
+    """
+    from .mask_io import read_label_png
+    if instance_path is None or not instance_path.is_file():
+        return None
+    instances, _ = read_label_png(instance_path)
+    if instances.shape != mask.shape:
+        if not strict:
+            return None
+        raise NoiseError(f'{instance_path}: instance map shape '
+                         f'{instances.shape} != mask shape {mask.shape}')
+    return extract_regions(mask, spec.ignore_index, spec.background,
+                           spec.object_ids(instances))

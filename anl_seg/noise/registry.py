@@ -66,10 +66,19 @@ def build_noise(name, **params):
     return noise_class(name)(**params)
 
 
+def with_dataset_params(name, dataset, params):
+    """``params`` with the dataset fields (:data:`DATASET_PARAMS`) that
+    noise ``name`` takes and ``params`` leaves unset (missing or ``None``)
+    taken from ``dataset``, an object with those attributes (a
+    :class:`DatasetSpec`, or a noise configured for a dataset)."""
+    accepted = noise_parameters(name)
+    params = dict(params)
+    for key in DATASET_PARAMS:
+        if key in accepted and params.get(key) is None:
+            params[key] = getattr(dataset, key)
+    return params
+
+
 def build_noise_for(spec, name, **params):
     """Like :func:`build_noise`, with dataset fields taken from ``spec``."""
-    accepted = noise_parameters(name)
-    for key in DATASET_PARAMS:
-        if key in accepted and key not in params:
-            params[key] = getattr(spec, key)
-    return build_noise(name, **params)
+    return build_noise(name, **with_dataset_params(name, spec, params))

@@ -5,9 +5,8 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from anl_seg.noise.errors import NoiseError
-from anl_seg.noise.mask_io import read_label_png
 from anl_seg.noise.presets import make_noise
-from anl_seg.noise.regions import extract_regions
+from anl_seg.noise.regions import instance_regions
 from anl_seg.noise.seeding import rng_for
 from anl_seg.noise.specs import get_spec
 
@@ -61,16 +60,12 @@ class NoisyMask(BaseTransform):
         self.use_instances = use_instances
 
     def _regions(self, mask, seg_map_path):
+        if not self.use_instances:
+            return None
         root, name = os.path.split(seg_map_path)
-        path = self.spec.instance_path(root, name)
-        if not self.use_instances or path is None or not path.is_file():
-            return None
-        instances, _ = read_label_png(path)
-        if instances.shape != mask.shape:  # e.g. after a resize
-            return None
-        return extract_regions(mask, self.spec.ignore_index,
-                               self.spec.background,
-                               self.spec.object_ids(instances))
+        return instance_regions(self.spec, mask,
+                                self.spec.instance_path(root, name),
+                                strict=False)
 
     def transform(self, results):
         path = results['seg_map_path']

@@ -71,7 +71,7 @@ class _ActiveNegativeLoss(PixelwiseLoss):
             raise ValueError(
                 f'{moved[0]} is no longer an option of the ANL losses (it '
                 'did not help, docs/anl_recipe.md section 5); the study keeps '
-                'it: StudyANLCELoss in benchmarks/anl_recipe_study.py')
+                'it: StudyANLCELoss in benchmarks/study_losses.py')
         super().__init__(**kwargs)
         for name, value in (('alpha', alpha), ('beta', beta), ('lamb', lamb)):
             check_number(name, value, allow_equal=True)
