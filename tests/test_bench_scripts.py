@@ -72,3 +72,33 @@ def test_bench_losses_labels_each_path_it_times():
              note='', results={'1x4x8x8': rows}))
     assert markdown.count('| 1x4x8x8 |') == 4 and 'best x CE' in markdown
     assert 'q1-q3' in markdown
+
+
+def test_retest_cells_tables_cached_cells(tmp_path):
+    from benchmarks import retest_cells
+    cells = tmp_path / 'work' / 'cells' / 'cfg'
+    data = tmp_path / 'val200' / 'synthetic_voc'
+    (data / 'ImageSets').mkdir(parents=True)
+    for setting, rate, loss, seed, old, new in [
+            ('clean', 0, 'ce', 0, 80.0, 81.0),
+            ('clean', 0, 'ce', 1, 84.0, 83.0),
+            ('region-flip', 0.4, 'ce', 0, 40.0, 41.5)]:
+        cell = cells / f'{setting}_{loss}_s{seed}'
+        (cell / 'retest_val200').mkdir(parents=True)
+        (cell / 'result.json').write_text(json.dumps({
+            'cell': dict(config_name='cfg', noise=setting, rate=rate,
+                         loss=loss, seed=seed),
+            'metrics': {'mIoU': old}}))
+        # a cached re-test: nothing is run again
+        (cell / 'retest_val200' / 'metrics.json').write_text(
+            json.dumps({'mIoU': new}))
+    out = tmp_path / 'out' / 'val200.md'
+    retest_cells.main([str(tmp_path / 'work'), '--data-root', str(data),
+                       '--out', str(out)])
+    text = out.read_text()
+    assert '| CE | 82.0 ± 1.4 (81.0, 83.0) | 41.5 (41.5) |' in text
+    rows = json.loads(out.with_suffix('.json').read_text())
+    assert sorted(r['miou'] for r in rows) == [41.5, 81.0, 83.0]
+    with pytest.raises(SystemExit):
+        retest_cells.main([str(tmp_path / 'work'), '--data-root',
+                           str(tmp_path), '--out', str(out)])
