@@ -110,8 +110,9 @@ def parse_cfg_options(items):
 
 
 def settings_from_args(args):
-    """``(Grid, RunOptions, out_dir, title, intro)`` from the preset and
-    the flags (flags win)."""
+    """``(Grid, RunOptions, out_dir, report)`` from the preset and the
+    flags (flags win); ``report`` holds ``write_report``'s title, intro
+    and metrics."""
     values = load_preset(args.preset) if args.preset else {}
     for key in GRID_KEYS:
         if getattr(args, key) is not None:
@@ -143,8 +144,10 @@ def settings_from_args(args):
         jobs=args.jobs,
         keep_checkpoints=not args.delete_checkpoints)
     out_dir = Path(args.out_dir or values.get('out_dir') or work_dir)
-    return (grid, options, out_dir, values.get('title', 'Noise benchmark'),
-            values.get('intro', ''))
+    report = dict(title=values.get('title', 'Noise benchmark'),
+                  intro=values.get('intro', ''),
+                  metrics=values.get('metrics') or ['mIoU'])
+    return grid, options, out_dir, report
 
 
 def main(argv=None):
@@ -153,7 +156,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     start = time.perf_counter()
     try:
-        grid, options, out_dir, title, intro = settings_from_args(args)
+        grid, options, out_dir, report = settings_from_args(args)
         runner = GridRunner(grid, options)
         if args.dry_run:
             runner.plan()
@@ -163,8 +166,8 @@ def main(argv=None):
             results, failures = runner.collect(), []
         else:
             results, failures = runner.run()
-        paths = write_report(results, out_dir, title, intro,
-                             args.x_axis)
+        paths = write_report(results, out_dir, x_axis=args.x_axis,
+                             **report)
         if paths and not args.report_only:
             info = run_info(argv, time.perf_counter() - start, results)
             paths.append(
