@@ -6,8 +6,8 @@
 # images, so the rates 0.3 / 0.5 / 0.7 are tloss-0.3-0.7 / -0.5- / -0.7-0.7
 # (noise presets, docs/noise_presets.md). Scored by the lesion's Dice and
 # IoU on the clean validation images. 7 losses x (clean + 3 rates) x 3 seeds
-# = 84 runs of 300 iterations, 1-2 min each on 2 CPU cores; the benchmark
-# resumes where it stopped:
+# = 84 runs of 200 iterations, about a minute each on 2 CPU cores; the
+# benchmark resumes where it stopped:
 #   python tools/benchmark_noise.py --preset lesion --jobs 1
 configs = ['configs/tiny/unet-tiny_ce_synthetic-isic.py']
 noises = [dict(name='area-change', strength=0.7, max_angle=30.0,
@@ -18,7 +18,7 @@ losses = [
     'ce+correction'
 ]
 seeds = [0, 1, 2]
-iters = 300
+iters = 200
 # Every loss keeps the tiny config's AdamW: the loss is the only difference
 # (the losses' optimiser recipes are written for the real configs' SGD).
 optim_recipes = False
