@@ -169,3 +169,29 @@ def test_make_synthetic_cli_lesion(tmp_path):
     assert done.returncode == 0, done.stderr
     assert 'lesion layout' in done.stdout and 'lesion' in done.stdout
     assert len(list((tmp_path / 'isic').rglob('*_segmentation.png'))) == 3
+
+
+ISIC_CONFIGS = sorted((REPO / 'configs' / 'isic').glob('*.py'))
+
+
+@pytest.mark.parametrize('path', ISIC_CONFIGS, ids=lambda p: p.stem)
+def test_real_isic_configs(path, lesion, monkeypatch):
+    from mmengine.config import Config
+    root, _ = lesion
+    monkeypatch.setenv('ANL_SEG_ISIC_ROOT', str(root))
+    monkeypatch.setenv('ANL_SEG_TRAIN_MASKS', 'noisy_masks')
+    cfg = Config.fromfile(str(path))
+    for head in (cfg.model.decode_head, cfg.model.auxiliary_head):
+        assert head.num_classes == 2
+    train = cfg.train_dataloader.dataset
+    assert train.type == 'ISICDataset'
+    assert train.data_prefix.seg_map_path == 'noisy_masks'
+    assert cfg.val_dataloader.dataset.data_prefix.seg_map_path == \
+        'ISIC-2017_Validation_Part1_GroundTruth'
+    assert cfg.val_evaluator.iou_metrics == ['mIoU', 'mDice']
+    init_default_scope('mmseg')
+    val = DATASETS.build(cfg.val_dataloader.dataset)
+    sample = val[0]
+    assert tuple(sample['inputs'].shape) == (3, 256, 256)
+    labels = sample['data_samples'].gt_sem_seg.data
+    assert set(labels.unique().tolist()) == {0, 1}
