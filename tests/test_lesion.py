@@ -188,6 +188,8 @@ def test_real_isic_configs(path, lesion, monkeypatch):
     assert train.data_prefix.seg_map_path == 'noisy_masks'
     assert cfg.val_dataloader.dataset.data_prefix.seg_map_path == \
         'ISIC-2017_Validation_Part1_GroundTruth'
+    assert cfg.test_dataloader.dataset.data_prefix.img_path == \
+        'ISIC-2017_Test_v2_Data'
     assert cfg.val_evaluator.iou_metrics == ['mIoU', 'mDice']
     init_default_scope('mmseg')
     val = DATASETS.build(cfg.val_dataloader.dataset)

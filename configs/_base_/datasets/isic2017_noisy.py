@@ -53,18 +53,14 @@ val_dataloader = dict(
             img_path='ISIC-2017_Validation_Data',
             seg_map_path='ISIC-2017_Validation_Part1_GroundTruth'),
         pipeline=test_pipeline))
+# The test split: the val loader on ISIC's Test_v2 folders.
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    val_dataloader,
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        val_dataloader['dataset'],
         data_prefix=dict(
             img_path='ISIC-2017_Test_v2_Data',
-            seg_map_path='ISIC-2017_Test_v2_Part1_GroundTruth'),
-        pipeline=test_pipeline))
+            seg_map_path='ISIC-2017_Test_v2_Part1_GroundTruth')))
 # The lesion's Dice and IoU are the scores (IoU.lesion, Dice.lesion).
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'])
 test_evaluator = val_evaluator
