@@ -14,12 +14,13 @@ from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 
 from .jsonio import finite_or_none, write_json_atomic
+from .results import CLASS_RESULT_KEYS
 
 # Per-class metrics the results file keeps: mmseg metric -> (per-class
 # key of mmseg's result, key in the results file).
 CLASS_METRICS = {
-    'mIoU': ('IoU', 'class_iou'),
-    'mDice': ('Dice', 'class_dice'),
+    metric: (prefix, CLASS_RESULT_KEYS[prefix])
+    for metric, prefix in (('mIoU', 'IoU'), ('mDice', 'Dice'))
 }
 
 

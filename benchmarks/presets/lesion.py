@@ -6,7 +6,7 @@
 # images, so the rates 0.3 / 0.5 / 0.7 are tloss-0.3-0.7 / -0.5- / -0.7-0.7
 # (noise presets, docs/noise_presets.md). Scored by the lesion's Dice and
 # IoU on the clean validation images. 7 losses x (clean + 3 rates) x 3 seeds
-# = 84 runs of 200 iterations, about a minute each on 2 CPU cores; the
+# = 84 runs of 200 iterations, 45 s each on 2 CPU cores (63 min); the
 # benchmark resumes where it stopped:
 #   python tools/benchmark_noise.py --preset lesion --jobs 1
 configs = ['configs/tiny/unet-tiny_ce_synthetic-isic.py']
