@@ -197,3 +197,23 @@ def test_real_isic_configs(path, lesion, monkeypatch):
     assert tuple(sample['inputs'].shape) == (3, 256, 256)
     labels = sample['data_samples'].gt_sem_seg.data
     assert set(labels.unique().tolist()) == {0, 1}
+
+
+@pytest.mark.parametrize('name, losses, hooks', [
+    ('ce', ['CrossEntropyLoss'], ['LabelRangeCheckHook']),
+    ('anl-ce', ['ANLCELoss'], ['LabelRangeCheckHook']),
+    ('dice-ce', ['CrossEntropyLoss', 'DiceLoss'], ['LabelRangeCheckHook']),
+    ('robust', ['CrossEntropyLoss'],
+     ['LabelRangeCheckHook', 'LabelCorrectionHook']),
+])
+def test_tiny_isic_configs(name, losses, hooks):
+    from mmengine.config import Config
+    cfg = Config.fromfile(
+        str(REPO / f'configs/tiny/unet-tiny_{name}_synthetic-isic.py'))
+    head = cfg.model.decode_head
+    loss = head.loss_decode
+    assert head.num_classes == 2
+    assert [item.type for item in
+            (loss if isinstance(loss, list) else [loss])] == losses
+    assert [hook.type for hook in cfg.custom_hooks] == hooks
+    assert cfg.train_dataloader.dataset.type == 'ISICDataset'
