@@ -1,4 +1,4 @@
-"""Class names and colours of Pascal VOC and Cityscapes, in one place.
+"""Class names and colours of Pascal VOC, Cityscapes and ISIC, in one place.
 
 A plain module (numpy only), so that the noise tools need neither torch
 nor mmseg. Names and per-class colours are mmseg's own (``METAINFO`` of
@@ -9,7 +9,7 @@ import numpy as np
 
 __all__ = [
     'VOC_CLASSES', 'VOC_PALETTE', 'CITYSCAPES_CLASSES', 'CITYSCAPES_PALETTE',
-    'voc_colormap'
+    'ISIC_CLASSES', 'ISIC_PALETTE', 'ISIC_LESION_VALUE', 'voc_colormap'
 ]
 
 #: Pascal VOC class names, background first (mmseg's own).
@@ -36,6 +36,13 @@ CITYSCAPES_PALETTE = ((128, 64, 128), (244, 35, 232), (70, 70, 70),
                       (152, 251, 152), (70, 130, 180), (220, 20, 60),
                       (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100),
                       (0, 80, 100), (0, 0, 230), (119, 11, 32))
+
+#: ISIC skin-lesion segmentation (e.g. ISIC 2017 part 1): two classes.
+ISIC_CLASSES = ('background', 'lesion')
+ISIC_PALETTE = ((0, 0, 0), (255, 255, 255))
+#: What an ISIC ground-truth PNG stores for a lesion pixel (0: background).
+#: It is mmseg's ignore index, so the lesion dataset maps it to class 1.
+ISIC_LESION_VALUE = 255
 
 
 def voc_colormap(count=256):

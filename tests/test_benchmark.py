@@ -26,6 +26,7 @@ from anl_seg.noise import NoiseStats
 
 TINY = 'configs/tiny/unet-tiny_ce_synthetic-voc.py'
 TINY_ANL = 'configs/tiny/unet-tiny_anl-ce_synthetic-voc.py'
+TINY_ISIC = 'configs/tiny/unet-tiny_ce_synthetic-isic.py'
 VOC_AUG = 'configs/deeplabv3plus/' \
     'deeplabv3plus_r50-d8_ce_4xb4-20k_voc12aug-512x512.py'
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
@@ -437,7 +438,8 @@ def test_report_gradient_shares_from_fake_results(tiny, tmp_path):
         'NNCE 0.50→0.80 |' in text
 
 
-@pytest.mark.parametrize('preset', ['memorising', 'data-480', 'micro'])
+@pytest.mark.parametrize('preset',
+                         ['memorising', 'data-480', 'micro', 'lesion'])
 def test_presets_plan(preset, tmp_path, capsys):
     code = benchmark_main(['--preset', preset, '--work-dir',
                            str(tmp_path / 'w'), '--dry-run'])
@@ -461,3 +463,51 @@ def test_parallel_cells_share_the_cores(monkeypatch):
     assert 'OMP_NUM_THREADS' not in subprocess_env(1)
     monkeypatch.setenv('OMP_NUM_THREADS', '3')  # the user's choice stays
     assert subprocess_env(2)['OMP_NUM_THREADS'] == '3'
+
+
+def test_per_class_metric_writes_dice_with_mdice(tmp_path):
+    metric = PerClassIoUMetric(results_file=str(tmp_path / 'm.json'),
+                               iou_metrics=['mIoU', 'mDice'])
+    metric.dataset_meta = dict(classes=('background', 'lesion'))
+    area = torch.tensor
+    # (intersect, union, pred, label): lesion 6 of 8 predicted, 9 labelled
+    results = [(area([80., 6]), area([85., 11]), area([82., 8]),
+                area([83., 9]))]
+    metrics = metric.compute_metrics(results)
+    saved = json.loads((tmp_path / 'm.json').read_text())
+    assert saved['class_dice']['lesion'] == round(100 * 12 / 17, 2)
+    assert saved['class_iou']['lesion'] == round(100 * 6 / 11, 2)
+    assert metrics['Dice.lesion'] == pytest.approx(100 * 12 / 17, abs=0.01)
+    assert 'mDice' in saved and 'Dice.lesion' not in saved
+
+
+def test_lesion_config_dataset_and_list_loss(repo_root, tmp_path):
+    base = load_config(repo_root / TINY_ISIC)
+    check_baseline(base, TINY_ISIC)
+    source, = mask_sources(base)
+    assert source.dataset == 'isic'
+    assert source.masks.name == 'ISIC-2017_Training_Part1_GroundTruth'
+    cfg = cell_config(base, loss='dice-ce', seed=0, work_dir=tmp_path,
+                      results_file=tmp_path / 'm.json')
+    losses = cfg.model.decode_head.loss_decode
+    assert [loss.type for loss in losses] == ['CrossEntropyLoss', 'DiceLoss']
+    assert [loss.loss_weight for loss in losses] == [1.0, 1.0]
+    assert cfg.test_evaluator.iou_metrics == ['mIoU', 'mDice']
+
+
+def test_class_score_tables_from_fake_results(tmp_path, repo_root):
+    grid = Grid([str(repo_root / TINY_ISIC)], ['area-change'], [0, 0.5],
+                ['ce', 'anl-ce'], [0, 1])
+    results = fake_results(grid)
+    for result in results:
+        miou = result['metrics']['mIoU']
+        result['class_iou'] = {'background': 99.0, 'lesion': miou}
+        result['class_dice'] = {'background': 99.5, 'lesion': miou + 10}
+    write_report(results, tmp_path, metrics=['Dice.lesion', 'IoU.lesion'])
+    text = (tmp_path / 'results.md').read_text()
+    assert 'Dice.lesion, IoU.lesion (%) on the clean validation' in text
+    # Dice = IoU + 10; CE at 0.5: (30 + 31) / 2 = 30.5, of clean 50.5
+    assert '| CE | **60.5 ± 0.7** | 40.5 ± 0.7 (67 %) |' in text
+    assert '| CE | **50.5 ± 0.7** | 30.5 ± 0.7 (60 %) |' in text
+    row = next(csv.DictReader(open(tmp_path / 'results.csv')))
+    assert float(row['dice.lesion']) == float(row['iou.lesion']) + 10

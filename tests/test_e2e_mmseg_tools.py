@@ -1,8 +1,9 @@
 """End to end: mmseg's own, unmodified tools/train.py and tools/test.py.
 
 Trains the tiny configs for a few iterations on synthetic data in the real
-VOC and Cityscapes layouts, tests the saved checkpoint (weights-only loading
-on torch >= 2.6) and resumes from it. Runs with mmcv-lite.
+VOC, Cityscapes and ISIC 2017 layouts, tests the saved checkpoint
+(weights-only loading on torch >= 2.6) and resumes from it. Runs with
+mmcv-lite.
 """
 import os
 import re
@@ -32,6 +33,8 @@ LAYOUTS = {
             'configs/tiny/unet-tiny_anl-ce_synthetic-voc.py'),
     'cityscapes': ('ANL_SEG_CITYSCAPES_ROOT',
                    'configs/tiny/unet-tiny_anl-ce_synthetic-cityscapes.py'),
+    'lesion': ('ANL_SEG_ISIC_ROOT',
+               'configs/tiny/unet-tiny_anl-ce_synthetic-isic.py'),
 }
 
 

@@ -548,10 +548,10 @@ TRAIN_CFGS = {
 NUM_CLASSES = 4
 
 
-def tiny_segmentor(loss_decode, aux_loss=None):
+def tiny_segmentor(loss_decode, aux_loss=None, num_classes=NUM_CLASSES):
     init_default_scope('mmseg')
     head = dict(type='FCNHead', in_channels=8, channels=8, num_convs=1,
-                concat_input=False, num_classes=NUM_CLASSES,
+                concat_input=False, num_classes=num_classes,
                 align_corners=False, loss_decode=loss_decode)
     cfg = dict(
         type='EncoderDecoder',
@@ -572,11 +572,11 @@ def tiny_segmentor(loss_decode, aux_loss=None):
     return MODELS.build(cfg)
 
 
-def train_batch(seed=0):
+def train_batch(seed=0, num_classes=NUM_CLASSES):
     gen = torch.Generator().manual_seed(seed)
     samples = []
     for _ in range(2):
-        mask = torch.randint(0, NUM_CLASSES, (1, 32, 32), generator=gen)
+        mask = torch.randint(0, num_classes, (1, 32, 32), generator=gen)
         mask[:, :4] = IGNORE
         sample = SegDataSample(gt_sem_seg=PixelData(data=mask))
         sample.set_metainfo(dict(img_shape=(32, 32), ori_shape=(32, 32)))
@@ -586,11 +586,11 @@ def train_batch(seed=0):
     return dict(inputs=inputs, data_samples=samples)
 
 
-def one_train_step(model):
+def one_train_step(model, num_classes=NUM_CLASSES):
     torch.manual_seed(0)
     before = [p.detach().clone() for p in model.parameters()]
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
-    log_vars = model.train_step(train_batch(), optim)
+    log_vars = model.train_step(train_batch(num_classes=num_classes), optim)
     assert all(torch.isfinite(v).all() for v in log_vars.values())
     changed = [not torch.equal(b, p) for b, p in zip(before,
                                                      model.parameters())]
@@ -638,3 +638,79 @@ def test_reduction_matches_mmseg_weight_reduce_loss():
     torch.testing.assert_close(
         loss(logits, label),
         weight_reduce_loss(per_pixel, avg_factor=num_valid))
+
+
+# --- two classes (binary lesion masks, docs/lesion.md) ---------------------
+
+
+def lesion_batch(seed=0):
+    """(2, 2, 16, 16) logits (a few saturated) and a disc of class 1 per
+    image, with an ignored corner."""
+    gen = torch.Generator().manual_seed(seed)
+    logits = 4.0 * torch.randn((2, 2, 16, 16), generator=gen)
+    logits[:, :, 0, 0] *= 20
+    yy, xx = torch.meshgrid(torch.arange(16), torch.arange(16),
+                            indexing='ij')
+    label = ((yy - 8)**2 + (xx - 7)**2 < 25).long().expand(2, 16, 16).clone()
+    label[:, :3, 13:] = IGNORE
+    return logits, label
+
+
+@pytest.mark.parametrize('name', CASES)
+def test_two_classes_match_transcription(name):
+    cfg, ref = CASES[name]
+    logits, label = lesion_batch(seed=len(name))
+    value, grad = loss_and_grad(MODELS.build(cfg), logits, label)
+    ref_value, ref_grad, _ = ref_and_grad(ref, logits, label)
+    assert torch.isfinite(value) and torch.isfinite(grad).all()
+    torch.testing.assert_close(value.double(), ref_value, rtol=1e-5,
+                               atol=1e-5)
+    assert_grad_close(grad, ref_grad, label)
+
+
+@pytest.mark.parametrize('loss_type', TRAIN_CFGS)
+def test_every_registered_loss_trains_two_classes(loss_type):
+    logits, label = lesion_batch()
+    loss = MODELS.build(dict(type=loss_type, **TRAIN_CFGS[loss_type]))
+    value, grad = loss_and_grad(loss, logits, label)
+    assert torch.isfinite(value) and torch.isfinite(grad).all()
+    model = tiny_segmentor(dict(type=loss_type, **TRAIN_CFGS[loss_type]),
+                           num_classes=2)
+    one_train_step(model, num_classes=2)
+
+
+def binary_per_pixel(cfg, prob):
+    """Per-pixel loss of label 0 and of label 1 where p(class 0) = prob."""
+    logits = torch.log(torch.stack([prob, 1 - prob])).view(1, 2, -1, 1)
+    loss = MODELS.build(cfg)
+    return [loss(logits, torch.full((1, len(prob), 1), y),
+                 reduction_override='none').view(-1) for y in (0, 1)]
+
+
+@pytest.mark.parametrize('cfg', [dict(type='NCELoss'),
+                                 dict(type='NNCELoss'),
+                                 dict(type='NNCELoss', p_min=1e-4)])
+def test_two_classes_normalised_losses_are_symmetric(cfg):
+    """With one complementary class the normalisations make the losses of
+    both labels sum to 1: a function of p_y alone (docs/lesion.md)."""
+    prob = torch.tensor([1e-6, 0.1, 0.5, 0.8, 0.999])
+    label0, label1 = binary_per_pixel(cfg, prob)
+    torch.testing.assert_close(label0 + label1, torch.ones_like(prob))
+
+
+def test_two_classes_nnce_is_nearly_flat():
+    """The numbers docs/lesion.md quotes: from p_y = 0.5 to 0.9, NCE falls
+    from 0.5 to 0.044 but NNCE (p_min 1e-7) only to 0.463; the gradient
+    gain over CE at a uniform prediction that ``scale_to_ce`` divides ANL-CE
+    dense by is 7.2 (0.16 at C=21).
+    """
+    prob = torch.tensor([0.5, 0.9])
+    nce, _ = binary_per_pixel(dict(type='NCELoss'), prob)
+    nnce, _ = binary_per_pixel(dict(type='NNCELoss'), prob)
+    torch.testing.assert_close(nce, torch.tensor([0.5, 0.0438]), atol=1e-4,
+                               rtol=0)
+    torch.testing.assert_close(nnce, torch.tensor([0.5, 0.4632]),
+                               atol=1e-4, rtol=0)
+    anl = MODELS.build(dict(type='ANLCELoss', alpha=10.0, beta=0.1))
+    assert anl.init_gain(2) == pytest.approx(7.217, abs=1e-3)
+    assert anl.init_gain(21) == pytest.approx(0.1568, abs=1e-4)

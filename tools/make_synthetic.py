@@ -1,4 +1,5 @@
-"""Write a synthetic dataset in the real Pascal VOC or Cityscapes layout.
+"""Write a synthetic dataset in the real Pascal VOC, Cityscapes or ISIC
+2017 layout.
 
 Usage: ``python tools/make_synthetic.py data/synthetic_voc/VOC2012 --layout
 voc`` (see ``--help``); the same as ``python -m

@@ -22,6 +22,7 @@ from .losses import swap_loss
 DATASET_NAMES = {
     'PascalVOCDataset': 'voc',
     'CityscapesDataset': 'cityscapes',
+    'ISICDataset': 'isic',
 }
 METRIC_MODULE = 'anl_seg.benchmark.metric'
 # The tiny configs read their training masks directory from this variable;

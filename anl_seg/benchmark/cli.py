@@ -110,8 +110,9 @@ def parse_cfg_options(items):
 
 
 def settings_from_args(args):
-    """``(Grid, RunOptions, out_dir, title, intro)`` from the preset and
-    the flags (flags win)."""
+    """``(Grid, RunOptions, out_dir, report)`` from the preset and the
+    flags (flags win); ``report`` holds ``write_report``'s title, intro
+    and metrics."""
     values = load_preset(args.preset) if args.preset else {}
     for key in GRID_KEYS:
         if getattr(args, key) is not None:
@@ -144,12 +145,15 @@ def settings_from_args(args):
         jobs=args.jobs,
         keep_checkpoints=not args.delete_checkpoints)
     out_dir = Path(args.out_dir or values.get('out_dir') or work_dir)
-    return (grid, options, out_dir, values.get('title', 'Noise benchmark'),
-            values.get('intro', ''))
+    report = dict(title=values.get('title', 'Noise benchmark'),
+                  intro=values.get('intro', ''),
+                  metrics=values.get('metrics') or ['mIoU'])
+    return grid, options, out_dir, report
 
 
 def run_and_report(grids, options, out_dir, title='Noise benchmark',
-                   intro='', x_axis='rate', command=(), report_only=False):
+                   intro='', x_axis='rate', command=(), report_only=False,
+                   metrics=('mIoU', )):
     """Run (or, with ``report_only``, collect) the cells of ``grids`` under
     one set of options and write one report of all their results (and
     ``run_info.json``, naming ``command``, after a run).
@@ -171,7 +175,7 @@ def run_and_report(grids, options, out_dir, title='Noise benchmark',
             done, failed = runner.run()
             results += done
             failures += failed
-    paths = write_report(results, out_dir, title, intro, x_axis)
+    paths = write_report(results, out_dir, title, intro, x_axis, metrics)
     if paths and not report_only:
         info = run_info(list(command), time.perf_counter() - start,
                         results)
@@ -185,15 +189,17 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
-        grid, options, out_dir, title, intro = settings_from_args(args)
+        grid, options, out_dir, report = settings_from_args(args)
         if args.dry_run:
             GridRunner(grid, options).plan()
             print(f'tables and plots would go to {out_dir}')
             return 0
-        paths, failures = run_and_report([grid], options, out_dir, title,
-                                         intro, args.x_axis,
+        paths, failures = run_and_report([grid], options, out_dir,
+                                         report['title'], report['intro'],
+                                         args.x_axis,
                                          ['python', '-m', 'anl_seg.benchmark',
-                                          *argv], args.report_only)
+                                          *argv], args.report_only,
+                                         report['metrics'])
     except BenchmarkError as exc:
         print(f'error: {" ".join(str(exc).split())}', file=sys.stderr)
         return 2

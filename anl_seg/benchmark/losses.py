@@ -43,7 +43,8 @@ class LossRecipe:
 
     Args:
         name (str): Loss name (file stem with ``-`` for ``_``).
-        loss (dict): The ``loss_decode`` dict of a head of weight 1.
+        loss (dict | list[dict]): The ``loss_decode`` of a head of weight
+            1: one loss, or a list whose losses are summed (Dice + CE).
         optim_wrapper (dict): Merged into the config's ``optim_wrapper``
             (``_delete_`` honoured); empty to keep it. A recipe for SGD,
             applied only with ``optim_recipe`` (see :func:`swap_loss`).
@@ -192,6 +193,16 @@ def _head_loss_weight(head):
     return (losses or {}).get('loss_weight', 1.0)
 
 
+def _weighted(loss, weight):
+    """A copy of a loss dict (or of each of a list) with its
+    ``loss_weight`` multiplied by ``weight``."""
+    if isinstance(loss, (list, tuple)):
+        return [_weighted(item, weight) for item in loss]
+    loss = copy.deepcopy(loss)
+    loss['loss_weight'] = weight * loss.get('loss_weight', 1.0)
+    return loss
+
+
 def swap_loss(cfg, name, optim_recipe=True):
     """Train ``cfg`` (a loaded Config, changed in place) with loss ``name``
     (and the hooks of its add-ons).
@@ -199,9 +210,9 @@ def swap_loss(cfg, name, optim_recipe=True):
     ``loss_decode`` of every decode and auxiliary head is replaced whole,
     as ``_delete_=True`` does in a config, so no key of the old loss leaks
     into the new one; each head keeps its old total ``loss_weight`` (e.g.
-    0.4 on an auxiliary head). With ``optim_recipe``, the loss's
-    optimiser recipe is merged into ``optim_wrapper``; the optimiser of a
-    registered method always is.
+    0.4 on an auxiliary head; each loss of a list is scaled by it). With
+    ``optim_recipe``, the loss's optimiser recipe is merged into
+    ``optim_wrapper``; the optimiser of a registered method always is.
     """
     recipe = loss_recipe(name)
     hooks = addon_hooks(name)
@@ -213,10 +224,7 @@ def swap_loss(cfg, name, optim_recipe=True):
         raise BenchmarkError('config has no model.decode_head to swap the '
                              'loss of')
     for head in heads:
-        loss = copy.deepcopy(recipe.loss)
-        loss['loss_weight'] = _head_loss_weight(head) * loss.get(
-            'loss_weight', 1.0)
-        head['loss_decode'] = loss
+        head['loss_decode'] = _weighted(recipe.loss, _head_loss_weight(head))
     if optim_recipe and recipe.optim_wrapper:
         # merge_from_dict consumes the _delete_ keys: give it a copy.
         cfg.merge_from_dict(

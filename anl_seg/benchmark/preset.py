@@ -17,6 +17,7 @@ A preset is an mmengine config file (Python or YAML) with these keys::
     work_dir = 'work_dirs/benchmark_cpu'
     out_dir = 'benchmarks/noise_cpu'   # tables and plots
     title = 'CPU noise benchmark'
+    metrics = ['Dice.lesion', 'IoU.lesion']  # tables (default: mIoU)
 
 Relative config paths are taken from the current directory when they
 exist there, else from the copy shipped in the package (see
@@ -32,7 +33,8 @@ PRESET_DIR = shipped_path('benchmarks/presets')
 PRESET_SUFFIXES = ('.py', '.yaml', '.yml')
 GRID_KEYS = ('configs', 'noises', 'rates', 'losses', 'seeds')
 OPTION_KEYS = ('iters', 'synthetic', 'data_root', 'cfg_options', 'hooks',
-               'optim_recipes', 'work_dir', 'out_dir', 'title', 'intro')
+               'optim_recipes', 'work_dir', 'out_dir', 'title', 'intro',
+               'metrics')
 
 
 def available_presets():

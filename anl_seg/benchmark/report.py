@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 from .plots import plot_class_iou, plot_miou_vs_rate, plot_training_curves
-from .results import Summary, write_csv, write_markdown
+from .results import DEFAULT_METRICS, Summary, write_csv, write_markdown
 
 
 def write_report(results, out_dir, title='Noise benchmark', intro='',
-                 x_axis='rate'):
+                 x_axis='rate', metrics=DEFAULT_METRICS):
     """Write ``results.csv``, ``results.md``, ``miou_vs_<x_axis>.png``,
     ``per_class_iou_<config>.png`` and, when cells validated during
     training, ``curves_<config>.png`` to ``out_dir``.
@@ -22,6 +22,9 @@ def write_report(results, out_dir, title='Noise benchmark', intro='',
         intro (str): Markdown paragraph after the title.
         x_axis (str): x-axis of the mIoU plot, one of
             :data:`~anl_seg.benchmark.plots.X_AXES`. Default: ``'rate'``.
+        metrics (list[str]): Scores tabled in ``results.md`` (see
+            :func:`~anl_seg.benchmark.results.metric_value`), e.g.
+            ``['Dice.lesion', 'IoU.lesion']``. Default: mIoU.
 
     Returns:
         list[Path]: The files written (none without results).
@@ -33,7 +36,8 @@ def write_report(results, out_dir, title='Noise benchmark', intro='',
     summary = Summary(results)
     paths = [
         write_csv(results, out_dir / 'results.csv'),
-        write_markdown(summary, out_dir / 'results.md', title, intro),
+        write_markdown(summary, out_dir / 'results.md', title, intro,
+                       metrics),
         plot_miou_vs_rate(summary, out_dir / f'miou_vs_{x_axis}.png',
                           x_axis),
     ]

@@ -3,7 +3,9 @@
 
 "Retained" is a loss's mIoU on noisy masks as a share of the same loss's
 mIoU on clean masks (same config): how much of its own clean accuracy
-the loss keeps under that noise.
+the loss keeps under that noise. A preset may table other scores than
+mIoU (``metrics``): any summary metric of the cell results, or one
+class's ``IoU.<class>`` / ``Dice.<class>`` (e.g. a lesion's Dice).
 """
 import csv
 import math
@@ -22,6 +24,21 @@ from .masks import (
 # Noise-report values kept per result: the measures and the boundary
 # tolerance they were taken at.
 NOISE_KEYS = SEVERITY_KEYS + (BOUNDARY_TOLERANCE_KEY, )
+# Per-class scores of a cell result: key prefix -> result field.
+CLASS_RESULT_KEYS = {'IoU': 'class_iou', 'Dice': 'class_dice'}
+DEFAULT_METRICS = ('mIoU', )
+
+
+def metric_value(result, key):
+    """The score (%) ``key`` of a cell result: a summary metric (``mIoU``,
+    ``mDice``, ``aAcc``, ...) or a class's ``IoU.<class>`` /
+    ``Dice.<class>``; NaN where the result has none."""
+    prefix, dot, name = key.partition('.')
+    if dot and prefix in CLASS_RESULT_KEYS:
+        value = (result.get(CLASS_RESULT_KEYS[prefix]) or {}).get(name)
+    else:
+        value = result['metrics'].get(key)
+    return math.nan if value is None else float(value)
 
 
 def mean(values):
@@ -62,6 +79,11 @@ class Entry:
     fits: List[Optional[dict]] = field(default_factory=list)
     # Per seed: LossGradientHook's record (None where the cell had none).
     gradients: List[Optional[dict]] = field(default_factory=list)
+    results: List[dict] = field(default_factory=list)
+
+    def values(self, key='mIoU'):
+        """Score ``key`` per seed (see :func:`metric_value`)."""
+        return [metric_value(result, key) for result in self.results]
 
     @property
     def best_val(self):
@@ -85,6 +107,7 @@ class Entry:
         self.val_curves.append(result.get('val_curve') or [])
         self.fits.append(result.get('fit'))
         self.gradients.append(result.get('gradients'))
+        self.results.append(result)
 
 
 def measured_noise(result):
@@ -154,17 +177,19 @@ class Summary:
                    for loss in self.losses(config))
         return [entry for entry in entries if entry is not None]
 
-    def clean_miou(self, config, loss):
-        """Mean clean mIoU of ``loss``, or NaN without a clean run."""
+    def clean_mean(self, config, loss, key='mIoU'):
+        """Mean clean score ``key`` of ``loss``, or NaN without a clean
+        run."""
         entry = self.entry(config, CLEAN, 0.0, loss)
-        return mean(entry.miou) if entry else math.nan
+        return mean(entry.values(key)) if entry else math.nan
 
-    def retained(self, entry):
-        """Mean mIoU as a % of the same loss's clean mean (NaN if none)."""
-        clean = self.clean_miou(entry.config, entry.loss)
+    def retained(self, entry, key='mIoU'):
+        """Mean score ``key`` as a % of the same loss's clean mean (NaN if
+        none)."""
+        clean = self.clean_mean(entry.config, entry.loss, key)
         if math.isnan(clean) or clean <= 0:
             return math.nan
-        return 100.0 * mean(entry.miou) / clean
+        return 100.0 * mean(entry.values(key)) / clean
 
     def class_names(self, config):
         names = OrderedDict()
@@ -203,6 +228,7 @@ def result_rows(results):
             loss=cell['loss'],
             seed=cell['seed'],
             miou=metrics['mIoU'],
+            **({} if 'mDice' not in metrics else {'mdice': metrics['mDice']}),
             aacc=metrics.get('aAcc'),
             macc=metrics.get('mAcc'),
             retained_pct=None if not base else round(
@@ -210,8 +236,9 @@ def result_rows(results):
             **noise_columns(measured_noise(result)),
             train_s=result.get('train_s'),
             test_s=result.get('test_s'))
-        for name, value in result['class_iou'].items():
-            row[f'iou.{name}'] = value
+        for prefix, field_name in CLASS_RESULT_KEYS.items():
+            for name, value in (result.get(field_name) or {}).items():
+                row[f'{prefix.lower()}.{name}'] = value
         rows.append(row)
     return rows
 
@@ -240,15 +267,16 @@ def _format(values, digits=1):
     return text
 
 
-def miou_table(summary, config):
+def metric_table(summary, config, key='mIoU'):
     """Markdown table of ``config``: rows losses, columns training masks,
-    ``mIoU (retained %)``, best mean mIoU of each column in bold."""
+    ``score (retained %)`` of score ``key``, best mean of each column in
+    bold."""
     columns = summary.settings(config)
     losses = summary.losses(config)
     best = {}
     for column in columns:
         means = [
-            round(mean(entry.miou), 1) for entry in (
+            round(mean(entry.values(key)), 1) for entry in (
                 summary.entry(config, *column, loss) for loss in losses)
             if entry is not None
         ]
@@ -264,11 +292,11 @@ def miou_table(summary, config):
             if entry is None:
                 cells.append('–')
                 continue
-            text = _format(entry.miou)
-            retained = summary.retained(entry)
+            text = _format(entry.values(key))
+            retained = summary.retained(entry, key)
             if column[0] != CLEAN and not math.isnan(retained):
                 text += f' ({retained:.0f} %)'
-            if round(mean(entry.miou), 1) == best[column]:
+            if round(mean(entry.values(key)), 1) == best[column]:
                 text = f'**{text}**'
             cells.append(text)
         lines.append(f'| {loss.upper()} | ' + ' | '.join(cells) + ' |')
@@ -345,11 +373,11 @@ def oracle_table(summary, config):
         lambda e: _format(e.best_val) if e.best_val else '–')
 
 
-def seed_table(summary, config):
-    """Final mIoU of every seed, ``s0 / s1 / ...``."""
+def seed_table(summary, config, key='mIoU'):
+    """Final score ``key`` of every seed, ``s0 / s1 / ...``."""
     return _loss_rows(
         summary, config, lambda e: ' / '.join(
-            f'{m:.1f}' for _, m in sorted(zip(e.seeds, e.miou))))
+            f'{m:.1f}' for _, m in sorted(zip(e.seeds, e.values(key)))))
 
 
 def fit_table(summary, config):
@@ -388,26 +416,34 @@ def gradient_table(summary, config):
     return _loss_rows(summary, config, text)
 
 
-def markdown(summary, title='Noise benchmark', intro=''):
-    """The whole ``results.md`` text."""
+def markdown(summary, title='Noise benchmark', intro='',
+             metrics=DEFAULT_METRICS):
+    """The whole ``results.md`` text: a table per score in ``metrics``
+    (see :func:`metric_value`), the first one's per seed."""
+    metrics = list(metrics or DEFAULT_METRICS)
     seeds = sorted({r['cell']['seed'] for r in summary.results})
+    score = metrics[0] if len(metrics) == 1 else 'score'
     parts = [
         f'# {title}', '',
         intro + ('\n\n' if intro else '') +
-        'mIoU (%) on the clean validation set after training on the '
-        'column\'s masks; in parentheses, the mIoU retained: the share of '
-        'the same loss\'s clean-mask mIoU that it keeps. Best mIoU of each '
-        f'column in bold. {len(summary.results)} runs, seeds {seeds}'
+        f'{", ".join(metrics)} (%) on the clean validation set after '
+        f'training on the column\'s masks; in parentheses, the {score} '
+        f'retained: the share of the same loss\'s clean-mask {score} that '
+        f'it keeps. Best {score} of each column in bold. '
+        f'{len(summary.results)} runs, seeds {seeds}'
         + (' (mean ± std over seeds).' if len(seeds) > 1 else '.')
     ]
     for config in summary.configs():
         datasets = {e.dataset for k, e in summary.entries.items()
                     if k[0] == config}
-        parts += ['', f'## {config} ({", ".join(sorted(datasets))})', '',
-                  miou_table(summary, config)]
+        parts += ['', f'## {config} ({", ".join(sorted(datasets))})']
+        for key in metrics:
+            if len(metrics) > 1:
+                parts += ['', f'{key} (%):']
+            parts += ['', metric_table(summary, config, key)]
         if len(seeds) > 1:
-            parts += ['', 'Per seed (seeds in order):', '',
-                      seed_table(summary, config)]
+            parts += ['', f'Per seed (seeds in order, {metrics[0]}):', '',
+                      seed_table(summary, config, metrics[0])]
         if _has_curves(summary, config):
             parts += [
                 '', 'Oracle early stopping: the best clean-validation mIoU '
@@ -435,7 +471,8 @@ def markdown(summary, title='Noise benchmark', intro=''):
     return '\n'.join(parts) + '\n'
 
 
-def write_markdown(summary, path, title='Noise benchmark', intro=''):
+def write_markdown(summary, path, title='Noise benchmark', intro='',
+                   metrics=DEFAULT_METRICS):
     with open(path, 'w') as file:
-        file.write(markdown(summary, title, intro))
+        file.write(markdown(summary, title, intro, metrics))
     return path

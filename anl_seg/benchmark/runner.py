@@ -514,12 +514,14 @@ class GridRunner:
             raise BenchmarkError(f'test wrote no {metrics_file}')
         metrics = read_json(metrics_file)
         class_iou = metrics.pop('class_iou')
+        class_dice = metrics.pop('class_dice', None)
         result = {
             'cell': cell.to_dict(),
             'settings': settings,
             'dataset': sources[0].dataset,
             'metrics': metrics,
             'class_iou': class_iou,
+            **({} if class_dice is None else {'class_dice': class_dice}),
             'noise': noise,
             'val_curve': val_curve(train_dir),
             'fit': fit_summary(train_dir),

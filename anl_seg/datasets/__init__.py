@@ -1,3 +1,4 @@
 """Registers anl_seg modules with mmseg."""
+from .isic import *  # noqa: F401,F403
 from .synthetic import *  # noqa: F401,F403
 from .transforms import *  # noqa: F401,F403

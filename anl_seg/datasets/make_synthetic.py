@@ -1,10 +1,13 @@
-"""Write a synthetic dataset in the real Pascal VOC or Cityscapes layout.
+"""Write a synthetic dataset in the real Pascal VOC, Cityscapes or ISIC
+2017 layout.
 
 Usage (``tools/make_synthetic.py`` is the same command)::
 
     python -m anl_seg.datasets.make_synthetic data/synthetic_voc/VOC2012
     python -m anl_seg.datasets.make_synthetic data/synthetic_cityscapes \\
         --layout cityscapes --num-train 60 --num-val 20 --size 64 128
+    python -m anl_seg.datasets.make_synthetic data/synthetic_isic/ISIC2017 \\
+        --layout lesion
 
 Same arguments, byte-identical files. OUT must be empty or missing, or an
 earlier output of this tool with ``--overwrite``.
@@ -16,19 +19,20 @@ import sys
 def build_parser():
     parser = argparse.ArgumentParser(
         prog='python -m anl_seg.datasets.make_synthetic',
-        description='Write learnable synthetic street (Cityscapes) or '
-        'object (Pascal VOC) scenes in the real dataset folder layout, '
-        'readable by mmseg\'s PascalVOCDataset / CityscapesDataset.')
+        description='Write learnable synthetic street (Cityscapes), '
+        'object (Pascal VOC) or skin-lesion (ISIC 2017) scenes in the real '
+        'dataset folder layout, readable by mmseg\'s PascalVOCDataset / '
+        'CityscapesDataset and anl_seg\'s ISICDataset.')
     parser.add_argument('out', help='dataset root (e.g. '
                         'data/synthetic_voc/VOC2012); empty or missing')
-    parser.add_argument('--layout', choices=['voc', 'cityscapes'],
+    parser.add_argument('--layout', choices=['voc', 'cityscapes', 'lesion'],
                         default='voc')
     parser.add_argument('--num-train', type=int, default=60)
     parser.add_argument('--num-val', type=int, default=20)
     parser.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'),
                         help='image size (default: 64 80 for voc, 64 128 '
-                        'for cityscapes; small UNets learn these in '
-                        'minutes on a CPU)')
+                        'for cityscapes, 64 64 for lesion; small UNets '
+                        'learn these in minutes on a CPU)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--overwrite', action='store_true',
                         help='regenerate an earlier output of this tool '

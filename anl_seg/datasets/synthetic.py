@@ -1,10 +1,12 @@
-"""Synthetic datasets in the real Pascal VOC 2012 and Cityscapes layouts.
+"""Synthetic datasets in the real Pascal VOC 2012, Cityscapes and ISIC
+2017 layouts.
 
 No dataset can be downloaded for tests, demos and CPU benchmarks, so
 :func:`make_synthetic_dataset` draws small learnable scenes (VOC objects:
-:mod:`.synthetic_objects`, Cityscapes streets: :mod:`.synthetic_streets`)
-and writes them exactly as the real datasets are laid out, for mmseg's
-own ``PascalVOCDataset`` / ``CityscapesDataset``:
+:mod:`.synthetic_objects`, Cityscapes streets: :mod:`.synthetic_streets`,
+skin lesions: :mod:`.synthetic_lesion`) and writes them exactly as the
+real datasets are laid out, for mmseg's own ``PascalVOCDataset`` /
+``CityscapesDataset`` and anl_seg's ``ISICDataset``:
 
 ``layout='voc'`` (root like ``data/VOCdevkit/VOC2012``)::
 
@@ -19,6 +21,12 @@ own ``PascalVOCDataset`` / ``CityscapesDataset``:
     gtFine/{train,val}/<city>/<city>_<seq>_000019_gtFine_labelTrainIds.png
     gtFine/...                          _gtFine_labelIds.png, uint8
     gtFine/...                          _gtFine_instanceIds.png, uint16
+
+``layout='lesion'`` (root like ``data/ISIC2017``; val: ``Validation``)::
+
+    ISIC-2017_Training_Data/ISIC_0000000.jpg       train images
+    ISIC-2017_Training_Part1_GroundTruth/ISIC_0000000_segmentation.png
+                                        mode L, 0 background, 255 lesion
 
 Generation is deterministic: each image has its own generator seeded by
 (seed, split, index), so the same arguments give byte-identical files
@@ -42,10 +50,13 @@ from PIL import Image
 from .metainfo import (
     CITYSCAPES_CLASSES,
     CITYSCAPES_PALETTE,
+    ISIC_CLASSES,
+    ISIC_LESION_VALUE,
     VOC_CLASSES,
     VOC_PALETTE,
     voc_colormap,
 )
+from .synthetic_lesion import draw_lesion_scene
 from .synthetic_objects import draw_voc_scene
 from .synthetic_streets import draw_cityscapes_scene
 
@@ -54,7 +65,7 @@ __all__ = [
     'CITYSCAPES_PALETTE', 'CITYSCAPES_TRAINID_TO_LABELID',
     'CITYSCAPES_THING_CLASSES', 'CITYSCAPES_VOID_LABELIDS',
     'make_synthetic_dataset', 'make_synthetic_voc',
-    'make_synthetic_cityscapes'
+    'make_synthetic_cityscapes', 'make_synthetic_lesion'
 ]
 
 #: Cityscapes labelId of each train id 0..18.
@@ -86,6 +97,10 @@ _LABELID_TO_TRAINID[list(CITYSCAPES_TRAINID_TO_LABELID)] = np.arange(
 CITIES = {'train': ('aachen', 'bochum'), 'val': ('frankfurt', 'lindau')}
 # VOC names look like 2007_000123; the year tells the splits apart.
 VOC_YEARS = {'train': 2007, 'val': 2008}
+# ISIC 2017 folder names per split; ids ISIC_0000000.. (train) and
+# ISIC_1000000.. (val) never collide, as real ISIC ids do not.
+ISIC_PARTS = {'train': 'Training', 'val': 'Validation'}
+ISIC_ID_FIRST_DIGIT = {'train': 0, 'val': 1}
 MAX_IMAGES = 999999
 
 
@@ -170,6 +185,25 @@ def _write_cityscapes_sample(root, split, index, seed, size):
     return f'{city}/{stem}', train_ids
 
 
+def isic_dirs(split):
+    """``(image folder, mask folder)`` of an ISIC 2017 split."""
+    part = ISIC_PARTS[split]
+    return (f'ISIC-2017_{part}_Data', f'ISIC-2017_{part}_Part1_GroundTruth')
+
+
+def _write_lesion_sample(root, split, index, seed, size):
+    """Draw and write one ISIC-style sample; returns (name, classes 0/1)."""
+    name = f'ISIC_{ISIC_ID_FIRST_DIGIT[split]}{index:06d}'
+    image, lesion = draw_lesion_scene(_image_rng(seed, split, index), *size)
+    images, masks = isic_dirs(split)
+    _save_image_atomic(root / images / f'{name}.jpg', Image.fromarray(image),
+                       format='JPEG', quality=90)
+    _save_image_atomic(root / masks / f'{name}_segmentation.png',
+                       Image.fromarray(lesion * np.uint8(ISIC_LESION_VALUE)),
+                       format='PNG')
+    return name, lesion
+
+
 @dataclass(frozen=True)
 class _Layout:
     """How one layout is drawn and written."""
@@ -201,6 +235,13 @@ _LAYOUTS = {
         paths=dict(img_path={s: f'leftImg8bit/{s}' for s in SPLITS},
                    seg_map_path={s: f'gtFine/{s}' for s in SPLITS}),
         write_sample=_write_cityscapes_sample),
+    'lesion': _Layout(
+        default_size=(64, 64),
+        classes=ISIC_CLASSES,
+        top_dirs=tuple(d for s in SPLITS for d in isic_dirs(s)),
+        paths=dict(img_path={s: isic_dirs(s)[0] for s in SPLITS},
+                   seg_map_path={s: isic_dirs(s)[1] for s in SPLITS}),
+        write_sample=_write_lesion_sample),
 }
 
 
@@ -268,19 +309,21 @@ def make_synthetic_dataset(root,
                            seed=0,
                            show_progress=False,
                            overwrite=False):
-    """Write a synthetic dataset in the real VOC or Cityscapes layout.
+    """Write a synthetic dataset in the real VOC, Cityscapes or ISIC
+    layout.
 
     Args:
         root (str | Path): Dataset root: empty or missing, or an earlier
             synthetic output when ``overwrite`` is set (its layout folders
             are deleted first; other files there are kept).
-        layout (str): ``'voc'`` (21 classes) or ``'cityscapes'`` (19).
+        layout (str): ``'voc'`` (21 classes), ``'cityscapes'`` (19) or
+            ``'lesion'`` (ISIC 2017: background and lesion).
         num_train (int): Training images (>= 1).
         num_val (int): Validation images (>= 1).
         size (tuple, optional): Image size ``(H, W)``, each >= 16.
-            Defaults to (64, 80) for VOC and (64, 128) for Cityscapes,
-            where a 4-stage UNet with 16 base channels learns in minutes
-            on a CPU.
+            Defaults to (64, 80) for VOC, (64, 128) for Cityscapes and
+            (64, 64) for lesions, where a 4-stage UNet with 16 base
+            channels learns in minutes on a CPU.
         seed (int): Seed of the whole dataset (>= 0).
         show_progress (bool): Show a progress bar.
         overwrite (bool): Regenerate an earlier synthetic output.
@@ -341,3 +384,8 @@ def make_synthetic_voc(root, **kwargs):
 def make_synthetic_cityscapes(root, **kwargs):
     """:func:`make_synthetic_dataset` with ``layout='cityscapes'``."""
     return make_synthetic_dataset(root, layout='cityscapes', **kwargs)
+
+
+def make_synthetic_lesion(root, **kwargs):
+    """:func:`make_synthetic_dataset` with ``layout='lesion'``."""
+    return make_synthetic_dataset(root, layout='lesion', **kwargs)

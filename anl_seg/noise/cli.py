@@ -76,9 +76,10 @@ def build_parser(prog=None):
     parser.add_argument('out', metavar='OUT',
                         help='output mask directory (same layout)')
     parser.add_argument('--dataset', required=True, metavar='NAME',
-                        choices=['voc', 'cityscapes', 'custom'],
-                        help='voc, cityscapes or custom: mask suffix, '
-                        'classes, ignore index, instance maps (required)')
+                        choices=['voc', 'cityscapes', 'isic', 'custom'],
+                        help='voc, cityscapes, isic (lesion masks stored '
+                        'as 0/255) or custom: mask suffix, classes, ignore '
+                        'index, instance maps (required)')
     parser.add_argument('--noise', choices=sorted(NOISES), metavar='NAME',
                         help='noise type, one of: '
                         f'{", ".join(sorted(NOISES))} (default: none; '

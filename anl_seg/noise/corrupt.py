@@ -24,7 +24,6 @@ from .mask_io import (
     TEMP_SUFFIX,
     broken_link,
     is_temp_file,
-    read_mask,
     write_mask,
 )
 from .measure import NoiseStats
@@ -152,8 +151,7 @@ def list_masks(src, spec, ann_file=None):
 def load_clean(job, rel):
     """(mask, format, regions, used_instances) of one clean mask."""
     spec = job.spec
-    mask, fmt = read_mask(job.src / rel, spec.num_classes,
-                          spec.ignore_index)
+    mask, fmt = spec.read_mask(job.src / rel)
     regions = instance_regions(
         spec, mask, spec.instance_path(job.src, rel, job.instance_dir))
     if regions is not None:
@@ -169,15 +167,14 @@ def corrupt_file(job, rel):
         mask, fmt, regions, used_instances = load_clean(job, rel)
         target = job.out / rel
         if job.resume and target.is_file():
-            noisy, _ = read_mask(target, job.spec.num_classes,
-                                 job.spec.ignore_index)
+            noisy, _ = job.spec.read_mask(target)
             if noisy.shape != mask.shape:
                 raise NoiseError(f'{target}: shape {noisy.shape} != clean '
                                  f'{mask.shape}; delete it to redo it')
         else:
             noisy = job.noise(mask, rng_for(job.seed, rel), regions)
             if job.write:
-                write_mask(target, noisy, fmt)
+                write_mask(target, job.spec.to_stored(noisy), fmt)
     except NoiseError as exc:
         return FileResult(rel, error=str(exc))
     stats = NoiseStats(job.spec.num_classes, job.spec.ignore_index)

@@ -14,11 +14,15 @@ import numpy as np
 from ..metainfo import (
     CITYSCAPES_CLASSES,
     CITYSCAPES_PALETTE,
+    ISIC_CLASSES,
+    ISIC_LESION_VALUE,
+    ISIC_PALETTE,
     VOC_CLASSES,
     VOC_PALETTE,
     voc_colormap,
 )
 from .errors import NoiseError
+from .mask_io import read_label_png, read_mask
 
 # Confusions an annotator plausibly makes: look-alike classes (cat/dog),
 # the same vehicle family (bus/car) or neighbouring surfaces
@@ -104,6 +108,10 @@ class DatasetSpec:
         image_swap (tuple, optional): Images under the mask root with
             path component ``old`` replaced by ``new`` (Cityscapes'
             ``gtFine`` -> ``leftImg8bit``).
+        stored_labels (tuple, optional): The value each class has in the
+            files, where it is not the class index (ISIC: 0 and 255);
+            such files have no ignore value. ``None``: files hold class
+            indices and ``ignore_index``.
     """
     name: str
     num_classes: int
@@ -119,6 +127,7 @@ class DatasetSpec:
     image_suffix: Optional[str] = None
     image_sibling_dir: Optional[str] = None
     image_swap: Optional[Tuple[str, str]] = None
+    stored_labels: Optional[Tuple[int, ...]] = None
 
     def __post_init__(self):
         if self.num_classes < 2:
@@ -127,6 +136,43 @@ class DatasetSpec:
         if 0 <= self.ignore_index < self.num_classes:
             raise NoiseError(f'ignore_index {self.ignore_index} is a class '
                              f'(num_classes {self.num_classes})')
+        stored = self.stored_labels
+        if stored is not None and (
+                len(stored) != self.num_classes or len(set(stored)) !=
+                len(stored) or not all(0 <= v <= 255 for v in stored)):
+            raise NoiseError(f'stored_labels must be {self.num_classes} '
+                             f'distinct values in 0..255, got {stored}')
+
+    def read_mask(self, path):
+        """``(class mask, MaskFormat)`` of a mask file of this dataset.
+
+        Raises:
+            NoiseError: Unreadable, or a value that is no class (nor
+                ignore, where the files store class indices).
+        """
+        if self.stored_labels is None:
+            return read_mask(path, self.num_classes, self.ignore_index)
+        stored, fmt = read_label_png(path)
+        lookup = np.full(256, -1, np.int16)
+        lookup[list(self.stored_labels)] = np.arange(self.num_classes)
+        if stored.dtype != np.uint8:
+            raise NoiseError(f'{path}: expected an 8-bit PNG, got '
+                             f'{stored.dtype}')
+        labels = lookup[stored]
+        if (labels < 0).any():
+            value = int(stored[labels < 0].max())
+            raise NoiseError(f'{path}: value {value} is none of the '
+                             f'stored labels {self.stored_labels}')
+        return labels.astype(np.uint8), fmt
+
+    def to_stored(self, mask):
+        """A class mask as this dataset's files store it (a new array)."""
+        if self.stored_labels is None:
+            return mask
+        if (mask == self.ignore_index).any():
+            raise NoiseError(f'{self.name} files cannot store ignored '
+                             f'pixels (stored labels {self.stored_labels})')
+        return np.asarray(self.stored_labels, np.uint8)[mask]
 
     def _swap_suffix(self, rel, suffix):
         name = rel.name[:-len(self.mask_suffix)] + suffix
@@ -229,7 +275,19 @@ CITYSCAPES = DatasetSpec(
     image_swap=('gtFine', 'leftImg8bit'),
 )
 
-DATASETS = {'voc': VOC, 'cityscapes': CITYSCAPES}
+# ISIC 2017 part 1: one lesion per image, stored as 255 (mmseg's ISIC
+# dataset maps it to class 1), background 0, the class no noise reshapes.
+ISIC = DatasetSpec(
+    name='isic',
+    num_classes=2,
+    mask_suffix='_segmentation.png',
+    background=0,
+    class_names=ISIC_CLASSES,
+    palette=ISIC_PALETTE,
+    stored_labels=(0, ISIC_LESION_VALUE),
+)
+
+DATASETS = {'voc': VOC, 'cityscapes': CITYSCAPES, 'isic': ISIC}
 
 
 def get_spec(name, num_classes=None, mask_suffix=None, ignore_index=None,
