@@ -511,3 +511,44 @@ def test_class_score_tables_from_fake_results(tmp_path, repo_root):
     assert '| CE | **50.5 ± 0.7** | 30.5 ± 0.7 (60 %) |' in text
     row = next(csv.DictReader(open(tmp_path / 'results.csv')))
     assert float(row['dice.lesion']) == float(row['iou.lesion']) + 10
+
+
+def test_synthetic_data_root_is_recorded_relative(repo_root, tmp_path):
+    from anl_seg.benchmark.runner import _same_data
+    grid = Grid([str(repo_root / TINY)], ['region-flip'], [0.4], ['ce'],
+                [0])
+    options = RunOptions(tmp_path / 'work', synthetic=dict(
+        layout='voc', num_train=2, num_val=1, size=[64, 80], seed=0))
+    settings = GridRunner(grid, options).settings(grid.cells()[0])
+    # finished cells stay valid when the work dir is copied elsewhere
+    assert settings['data_root'] == 'data/synthetic_voc'
+    # cells recorded with the absolute root (earlier versions) still count
+    assert _same_data('data_root', '/old/clone/work/data/synthetic_voc',
+                      'data/synthetic_voc')
+    assert not _same_data('data_root', '/old/work/data/synthetic_city',
+                          'data/synthetic_voc')
+    assert not _same_data('iters', '/a/data/synthetic_voc',
+                          'data/synthetic_voc')
+
+
+def test_cells_recorded_in_another_checkout_are_reused(repo_root, tmp_path):
+    grid = Grid([str(repo_root / TINY)], ['region-flip'], [0.4], ['ce'],
+                [0])
+    options = RunOptions(tmp_path / 'work', synthetic=dict(
+        layout='voc', num_train=2, num_val=1, size=[64, 80], seed=0))
+    runner = GridRunner(grid, options)
+    cell = grid.cells()[0]
+    # As earlier versions recorded it: the absolute data root of another
+    # checkout, and the config's digest with that root applied.
+    elsewhere = '/old/clone/work/data/synthetic_voc'
+    settings = dict(runner.settings(cell), data_root=elsewhere,
+                    config_digest=runner.config_digest(cell.config, elsewhere))
+    assert settings['config_digest'] != runner.config_digest(cell.config)
+    path = cell.directory(options.work_dir) / 'result.json'
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({'settings': settings, 'metrics': {}}))
+    assert runner.finished(cell)['settings'] == settings
+    settings['config_digest'] = 'another config'
+    path.write_text(json.dumps({'settings': settings, 'metrics': {}}))
+    with pytest.raises(BenchmarkError, match='config_digest'):
+        runner.finished(cell)

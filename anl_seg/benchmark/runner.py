@@ -162,6 +162,15 @@ def last_error_line(log_path):
     return lines[-1] if lines else 'empty log'
 
 
+def _same_data(key, old, new):
+    """Whether an absolute data root recorded by an earlier version (or
+    another checkout) is the work dir's ``new`` relative one."""
+    return (key == 'data_root' and isinstance(old, str)
+            and isinstance(new, str) and not Path(new).is_absolute()
+            and Path(old).is_absolute()
+            and Path(old).as_posix().endswith('/' + new))
+
+
 def subprocess_env(jobs=1):
     """The environment of a cell's subprocesses.
 
@@ -309,8 +318,19 @@ class GridRunner:
                 'config_digest': self.config_digest(cell.config),
                 'iters': self.options.iters,
                 'cfg_options': self.options.cfg_options,
-                'data_root': self.data_root,
+                'data_root': self._portable(self.data_root),
             }))
+
+    def _portable(self, path):
+        """``path`` relative to the work dir when inside it (synthetic
+        data), so that finished cells stay valid in another checkout."""
+        if path is None:
+            return None
+        try:
+            return Path(path).resolve().relative_to(
+                self.options.work_dir).as_posix()
+        except ValueError:
+            return str(path)
 
     def finished(self, cell):
         """The cell's result, or ``None`` when it still has to run.
@@ -323,7 +343,14 @@ class GridRunner:
             return None
         result = read_json(path)
         old, new = result.get('settings') or {}, self.settings(cell)
-        changed = [key for key in new if old.get(key) != new[key]]
+        changed = [
+            key for key in new if old.get(key) != new[key]
+            and not _same_data(key, old.get(key), new[key])
+        ]
+        if ('config_digest' in changed and isinstance(
+                old.get('data_root'), str) and old['config_digest']
+                == self.config_digest(cell.config, old['data_root'])):
+            changed.remove('config_digest')  # recorded with the data root
         if changed and self.options.rerun_stale:
             self.log(f'{path.parent.name}: {", ".join(changed)} changed '
                      f'since it ran; running it again')
@@ -351,16 +378,22 @@ class GridRunner:
             self._configs[path] = (cfg, mask_sources(cfg))
         return self._configs[path]
 
-    def config_digest(self, path):
-        """Digest of the loaded grid config (its ``_base_`` files included),
-        so that a finished cell is not reused after the config changed;
-        computed once per config, not per cell."""
-        if path not in self._digests:
-            cfg, _ = self.config(path)
+    def config_digest(self, path, data_root=None):
+        """Digest of the grid config (its ``_base_`` files included), so
+        that a finished cell is not reused after the config changed;
+        computed once per config, not per cell. The data root is left out
+        (it is a setting of its own, and a path of this checkout); with
+        ``data_root``, the digest of the config with that root applied,
+        as earlier versions recorded it."""
+        key = (path, data_root)
+        if key not in self._digests:
+            cfg = load_config(path)
+            if data_root is not None:
+                set_data_root(cfg, data_root)
             text = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
-            self._digests[path] = hashlib.sha256(
+            self._digests[key] = hashlib.sha256(
                 text.encode()).hexdigest()[:16]
-        return self._digests[path]
+        return self._digests[key]
 
     def plan(self):
         """Print the cells and their status; changes nothing on disk."""
