@@ -436,6 +436,12 @@ class GridRunner:
         for config in self.grid.configs:
             self.config(config)  # fail early on a bad config or data root
         # Before any training: a cell run with other settings fails now.
+        # Configs are loaded here, not in the parallel cells: mmengine's
+        # config loading goes through pkg_resources, which is not
+        # thread-safe ("Expected str, Requirement, or Distribution").
+        for config in self.grid.configs:
+            self.config(config)
+            self.config_digest(config)
         done_before = [self.finished(cell) for cell in cells]
         todo = [i for i, result in enumerate(done_before) if result is None]
         if self.options.jobs > 1:
