@@ -340,3 +340,28 @@ def test_fit_stats_ignored_labels_are_not_wrong():
     assert out['label_error_now'] == 0
     assert out['wrong_labels_ignored'] == 1
     assert out['labels_ignored'] == pytest.approx(0.25)
+
+
+def test_class_guard_freezes_a_collapsing_class():
+    import torch
+
+    from anl_seg.engine.label_correction_hook import LabelCorrectionHook
+    hook = LabelCorrectionHook(region_threshold=0.3, max_class_relabel=0.5)
+    hook.num_classes, hook.ignore_index = 3, 255
+    hook.frozen = np.zeros(3, dtype=bool)
+    hook._moved = torch.zeros(2, 3, dtype=torch.float64)
+    given = np.array([[1, 1, 1, 2], [0, 0, 2, 255]])
+    new = np.array([[2, 2, 255, 2], [0, 1, 2, 255]])
+    out = hook._guard(given, new)
+    np.testing.assert_array_equal(out, new)  # nothing frozen yet
+    # class 1: 2 of 3 pixels moved away (the ignored one is not a move)
+    np.testing.assert_array_equal(hook._moved[1].numpy(), [1, 2, 0])
+    np.testing.assert_array_equal(hook._moved[0].numpy(), [2, 3, 2])
+    hook.frozen[1] = True
+    out = hook._guard(given, new)
+    expected = new.copy()
+    expected[0, :2] = 1  # moves away from class 1 undone, ignore kept
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(given, [[1, 1, 1, 2], [0, 0, 2, 255]])
+    with pytest.raises(ValueError, match='max_class_relabel'):
+        LabelCorrectionHook(region_threshold=0.3, max_class_relabel=0)

@@ -131,6 +131,12 @@ class LabelCorrectionHook(FitMonitorHook):
             see ``relabel_regions``). Self-confidence is the mean
             probability of each class on the pixels given it, measured at
             the previous pass.
+        max_class_relabel (float, optional): Guard against a class
+            collapsing into others: once the corrections of a pass move
+            more than this share of a class's given pixels (over the
+            training set) to other classes, that class is never relabelled
+            away from again (its ignored regions stay ignored). ``None``:
+            no guard.
         min_region_pixels (int): Smaller regions are not voted on.
         cumulative (bool): Correct the previous pass's corrected mask (as
             ADELE does); ``False``: decide again from the given mask at
@@ -150,7 +156,8 @@ class LabelCorrectionHook(FitMonitorHook):
                  background='auto', require='pred', class_constraint=False,
                  max_foreground_loss=0.5, region_threshold=None,
                  region_ratio=None, region_ignore_ratio=None,
-                 region_ignore_calibrated=False, min_region_pixels=16,
+                 region_ignore_calibrated=False, max_class_relabel=None,
+                 min_region_pixels=16,
                  cumulative=True, slope_ratio=0.1, min_passes=4, **kwargs):
         kwargs.setdefault('out_dir', 'label_correction')
         super().__init__(**kwargs)
@@ -176,6 +183,10 @@ class LabelCorrectionHook(FitMonitorHook):
         self.region_ratio = region_ratio
         self.region_ignore_ratio = region_ignore_ratio
         self.region_ignore_calibrated = bool(region_ignore_calibrated)
+        if max_class_relabel is not None and not 0 < max_class_relabel <= 1:
+            raise ValueError(f'max_class_relabel must be in (0, 1], got '
+                             f'{max_class_relabel}')
+        self.max_class_relabel = max_class_relabel
         self.min_region_pixels = int(min_region_pixels)
         self.cumulative = bool(cumulative)
         self.slope_ratio = float(slope_ratio)
@@ -195,6 +206,8 @@ class LabelCorrectionHook(FitMonitorHook):
         self.active = np.zeros(self.num_classes, dtype=bool)
         self.turned_at = [None] * self.num_classes
         self.self_confidence = None
+        self.frozen = np.zeros(self.num_classes, dtype=bool)
+        self._moved = torch.zeros(2, self.num_classes, dtype=torch.float64)
         self._confidence_sums = torch.zeros(2, self.num_classes,
                                             dtype=torch.float64)
         self.store = CorrectionStore(osp.join(self.work_out, 'masks'))
@@ -228,6 +241,7 @@ class LabelCorrectionHook(FitMonitorHook):
                               self.ignore_index, self.require,
                               self.class_constraint, self.background_class,
                               self.max_foreground_loss)
+            new = self._guard(given.numpy(), new)
             changed = int(np.count_nonzero(new != current))
             if changed:
                 if np.array_equal(new, given.numpy()):
@@ -237,6 +251,21 @@ class LabelCorrectionHook(FitMonitorHook):
                 current = new
         stats.update(pred, given, clean, corrected=torch.from_numpy(current),
                      changed=changed)
+
+    def _guard(self, given, new):
+        """Undo relabelling away from frozen classes; count the moves."""
+        if self.max_class_relabel is None:
+            return new
+        valid = given != self.ignore_index
+        away = valid & (new != given) & (new != self.ignore_index)
+        undo = away & self.frozen[np.where(valid, given, 0)]
+        if undo.any():
+            new = np.where(undo, given, new).astype(new.dtype)
+            away &= ~undo
+        counts = [np.bincount(given[mask], minlength=self.num_classes)
+                  for mask in (valid, away)]
+        self._moved += torch.from_numpy(np.stack(counts)).double()
+        return new
 
     def _add_self_confidence(self, probs, given):
         valid = given != self.ignore_index
@@ -254,6 +283,15 @@ class LabelCorrectionHook(FitMonitorHook):
                              nan=np.inf)
 
     def after_pass(self, runner, record):
+        if self.max_class_relabel is not None:
+            moved = self._moved
+            if dist.get_world_size() > 1:
+                dist.all_reduce(moved, op='sum')
+            share = (moved[1] / moved[0].clamp(min=1)).numpy()
+            self.frozen |= share > self.max_class_relabel
+            record['relabelled_away'] = [float(v) for v in share]
+            record['frozen'] = [int(c) for c in np.flatnonzero(self.frozen)]
+            moved.zero_()
         if self.region_ignore_calibrated:
             sums = self._confidence_sums
             if dist.get_world_size() > 1:
@@ -296,12 +334,15 @@ class LabelCorrectionHook(FitMonitorHook):
 
     def state(self):
         return dict(super().state(), turned_at=list(self.turned_at),
-                    self_confidence=self.self_confidence)
+                    self_confidence=self.self_confidence,
+                    frozen=[int(c) for c in np.flatnonzero(self.frozen)])
 
     def load_state(self, state):
         super().load_state(state)
         self.turned_at = list(state.get('turned_at', self.turned_at))
         self.self_confidence = state.get('self_confidence')
+        self.frozen = np.zeros(len(self.turned_at), dtype=bool)
+        self.frozen[list(state.get('frozen', []))] = True
         self.active = np.array([t is not None for t in self.turned_at])
 
     def before_save_checkpoint(self, runner, checkpoint):
