@@ -349,15 +349,23 @@ def test_class_guard_freezes_a_collapsing_class():
     hook = LabelCorrectionHook(region_threshold=0.3, max_class_relabel=0.5)
     hook.num_classes, hook.ignore_index = 3, 255
     hook.frozen = np.zeros(3, dtype=bool)
-    hook._moved = torch.zeros(2, 3, dtype=torch.float64)
+    hook._moved = torch.zeros(3, dtype=torch.float64)
     given = np.array([[1, 1, 1, 2], [0, 0, 2, 255]])
     new = np.array([[2, 2, 255, 2], [0, 1, 2, 255]])
     out = hook._guard(given, new)
     np.testing.assert_array_equal(out, new)  # nothing frozen yet
     # class 1: 2 of 3 pixels moved away (the ignored one is not a move)
-    np.testing.assert_array_equal(hook._moved[1].numpy(), [1, 2, 0])
-    np.testing.assert_array_equal(hook._moved[0].numpy(), [2, 3, 2])
-    hook.frozen[1] = True
+    np.testing.assert_array_equal(hook._moved.numpy(), [1, 2, 0])
+    # The pixels given each class come from the pass's FitStats: 2, 3, 2.
+    stats = FitStats(3)
+    stats.update(torch.from_numpy(given), torch.from_numpy(given))
+    np.testing.assert_array_equal(stats.given.sum(1).numpy(), [2, 3, 2])
+    hook.region_ignore_calibrated, hook.min_passes = False, 99
+    hook.history, hook.active, record = [], np.zeros(3, dtype=bool), {}
+    hook.after_pass(None, record, stats)
+    assert record['relabelled_away'] == pytest.approx([0.5, 2 / 3, 0])
+    assert record['frozen'] == [1]  # 2/3 > 0.5: frozen from now on
+    np.testing.assert_array_equal(hook._moved.numpy(), [0, 0, 0])
     out = hook._guard(given, new)
     expected = new.copy()
     expected[0, :2] = 1  # moves away from class 1 undone, ignore kept

@@ -124,15 +124,16 @@ class FitMonitorHook(Hook):
         stats.all_reduce()
         record = dict(iter=runner.iter + 1, **stats.summary())
         self.history.append(record)
-        self.after_pass(runner, record)
+        self.after_pass(runner, record, stats)
         self.report(runner, record)
 
     def process_sample(self, path, probs, given, clean, stats):
         """Measure one sample (the correction hook also relabels it)."""
         stats.update(probs.argmax(0), given, clean)
 
-    def after_pass(self, runner, record):
-        """Act on the new record (nothing to do for the monitor)."""
+    def after_pass(self, runner, record, stats):
+        """Act on the new record and the pass's summed ``FitStats``
+        (nothing to do for the monitor)."""
 
     # -- output ------------------------------------------------------------
     def report(self, runner, record):

@@ -207,8 +207,10 @@ class LabelCorrectionHook(FitMonitorHook):
         self.turned_at = [None] * self.num_classes
         self.self_confidence = None
         self.frozen = np.zeros(self.num_classes, dtype=bool)
-        self._moved = torch.zeros(2, self.num_classes, dtype=torch.float64)
-        self._confidence_sums = torch.zeros(2, self.num_classes,
+        # Per-class tallies of a pass; the pixels given each class, their
+        # denominator, are the rows of the pass's FitStats.given.
+        self._moved = torch.zeros(self.num_classes, dtype=torch.float64)
+        self._own_probability = torch.zeros(self.num_classes,
                                             dtype=torch.float64)
         self.store = CorrectionStore(osp.join(self.work_out, 'masks'))
         if dist.is_main_process():
@@ -262,18 +264,15 @@ class LabelCorrectionHook(FitMonitorHook):
         if undo.any():
             new = np.where(undo, given, new).astype(new.dtype)
             away &= ~undo
-        counts = [np.bincount(given[mask], minlength=self.num_classes)
-                  for mask in (valid, away)]
-        self._moved += torch.from_numpy(np.stack(counts)).double()
+        self._moved += torch.from_numpy(
+            np.bincount(given[away], minlength=self.num_classes)).double()
         return new
 
     def _add_self_confidence(self, probs, given):
         valid = given != self.ignore_index
         labels = given[valid].long()
         own = probs.permute(1, 2, 0)[valid].gather(1, labels[:, None])[:, 0]
-        self._confidence_sums[0].index_add_(0, labels, own.double())
-        self._confidence_sums[1].index_add_(
-            0, labels, torch.ones_like(own, dtype=torch.float64))
+        self._own_probability.index_add_(0, labels, own.double())
 
     def _ignore_thresholds(self):
         if not self.region_ignore_calibrated or self.self_confidence is None:
@@ -282,27 +281,32 @@ class LabelCorrectionHook(FitMonitorHook):
         return np.nan_to_num(np.asarray(self.self_confidence, dtype=float),
                              nan=np.inf)
 
-    def after_pass(self, runner, record):
+    @staticmethod
+    def _pass_total(tally):
+        """The pass's ``tally`` summed over the ranks, as numpy; the tally
+        restarts from zero."""
+        if dist.get_world_size() > 1:
+            dist.all_reduce(tally, op='sum')
+        total = tally.numpy().copy()
+        tally.zero_()
+        return total
+
+    def after_pass(self, runner, record, stats):
+        given_pixels = stats.given.sum(1).double().numpy()
         if self.max_class_relabel is not None:
-            moved = self._moved
-            if dist.get_world_size() > 1:
-                dist.all_reduce(moved, op='sum')
-            share = (moved[1] / moved[0].clamp(min=1)).numpy()
+            share = self._pass_total(self._moved) / np.maximum(
+                given_pixels, 1)
             self.frozen |= share > self.max_class_relabel
             record['relabelled_away'] = [float(v) for v in share]
             record['frozen'] = [int(c) for c in np.flatnonzero(self.frozen)]
-            moved.zero_()
         if self.region_ignore_calibrated:
-            sums = self._confidence_sums
-            if dist.get_world_size() > 1:
-                dist.all_reduce(sums, op='sum')
             with np.errstate(invalid='ignore', divide='ignore'):
-                confidence = (sums[0] / sums[1]).numpy()
+                confidence = (self._pass_total(self._own_probability) /
+                              given_pixels)
             self.self_confidence = [
                 None if np.isnan(v) else float(v) for v in confidence
             ]
             record['self_confidence'] = self.self_confidence
-            sums.zero_()
         passes = len(self.history)
         if passes >= self.min_passes:
             x = np.arange(1, passes + 1)
