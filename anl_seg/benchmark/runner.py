@@ -433,15 +433,14 @@ class GridRunner:
         """
         prepare_data(self.options, self.log)
         cells = self.grid.cells()
-        for config in self.grid.configs:
-            self.config(config)  # fail early on a bad config or data root
-        # Before any training: a cell run with other settings fails now.
-        # Configs are loaded here, not in the parallel cells: mmengine's
+        # Fail early on a bad config or data root. Configs (and their
+        # digests) are loaded here, not in the parallel cells: mmengine's
         # config loading goes through pkg_resources, which is not
         # thread-safe ("Expected str, Requirement, or Distribution").
         for config in self.grid.configs:
             self.config(config)
             self.config_digest(config)
+        # Before any training: a cell run with other settings fails now.
         done_before = [self.finished(cell) for cell in cells]
         todo = [i for i, result in enumerate(done_before) if result is None]
         if self.options.jobs > 1:
@@ -534,11 +533,11 @@ class GridRunner:
             cfg.load_from = str(resume_from)
         config = cell_dir / 'config.py'
         cfg.dump(str(config))
+        env = subprocess_env(int(self.options.jobs))
         train_s = run_logged(
             train_command(self.options, config, train_dir,
                           resume=resume_from is not None),
-            cell_dir / 'train.log', 'training',
-            subprocess_env(int(self.options.jobs)))
+            cell_dir / 'train.log', 'training', env)
         checkpoint = last_checkpoint(train_dir)
         if checkpoint is None:
             raise BenchmarkError(f'training wrote no checkpoint in '
@@ -547,8 +546,7 @@ class GridRunner:
             metrics_file.unlink()
         test_s = run_logged(
             test_command(self.options, config, checkpoint, test_dir),
-            cell_dir / 'test.log', 'test',
-            subprocess_env(int(self.options.jobs)))
+            cell_dir / 'test.log', 'test', env)
         if not metrics_file.is_file():
             raise BenchmarkError(f'test wrote no {metrics_file}')
         metrics = read_json(metrics_file)
