@@ -19,16 +19,16 @@ tests only new cells.
 """
 import argparse
 import json
-import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
+from anl_seg.benchmark.errors import BenchmarkError
+from anl_seg.benchmark.results import mean_std_text
 from anl_seg.benchmark.runner import (
     RunOptions,
     last_checkpoint,
+    run_logged,
     test_command,
 )
 
@@ -50,12 +50,12 @@ def retest(cell_dir, data_root, name, python):
         '--cfg-options', f'test_dataloader.dataset.data_root={data_root}',
         f'test_evaluator.results_file={metrics}'
     ]
-    with open(out / 'test.log', 'w') as log:
-        code = subprocess.run(command, stdout=log,
-                              stderr=subprocess.STDOUT).returncode
-    if code != 0 or not metrics.is_file():
-        raise SystemExit(f'error: test of {cell_dir} failed (log: '
-                         f'{out / "test.log"})')
+    try:
+        run_logged(command, out / 'test.log', f'test of {cell_dir}')
+    except BenchmarkError as exc:
+        raise SystemExit(f'error: {exc}') from None
+    if not metrics.is_file():
+        raise SystemExit(f'error: test of {cell_dir} wrote no {metrics}')
     return json.loads(metrics.read_text())
 
 
@@ -72,11 +72,8 @@ def table(rows, settings, title):
             if not values:
                 cells.append('–')
                 continue
-            text = f'{np.mean(values):.1f}'
-            if len(values) > 1:
-                text += f' ± {np.std(values, ddof=1):.1f}'
-            cells.append(text + ' (' + ', '.join(f'{v:.1f}'
-                                                 for v in values) + ')')
+            cells.append(mean_std_text(values) + ' (' + ', '.join(
+                f'{v:.1f}' for v in values) + ')')
         lines.append(f'| {loss.upper()} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 

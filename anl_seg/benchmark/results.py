@@ -257,7 +257,9 @@ def write_csv(results, path):
     return path
 
 
-def _format(values, digits=1):
+def mean_std_text(values, digits=1):
+    """``"mean ± std"`` of ``values`` (the std only with two or more),
+    NaNs left out; ``n/a`` when none is left."""
     average = mean(values)
     if math.isnan(average):
         return 'n/a'
@@ -292,7 +294,7 @@ def metric_table(summary, config, key='mIoU'):
             if entry is None:
                 cells.append('–')
                 continue
-            text = _format(entry.values(key))
+            text = mean_std_text(entry.values(key))
             retained = summary.retained(entry, key)
             if column[0] != CLEAN and not math.isnan(retained):
                 text += f' ({retained:.0f} %)'
@@ -337,7 +339,7 @@ def severity_table(summary, config):
                 if value is not None
             }
             values = [100 * value for value in per_seed.values()]
-            cells.append(_format(values) if values else '–')
+            cells.append(mean_std_text(values) if values else '–')
         if key == 'boundary_f1_noisy_vs_clean':
             title += _tolerance_note(summary, config, columns)
         lines.append(f'| {title} (%) | ' + ' | '.join(cells) + ' |')
@@ -370,7 +372,7 @@ def oracle_table(summary, config):
     chosen on the clean validation set itself), mean ± std."""
     return _loss_rows(
         summary, config,
-        lambda e: _format(e.best_val) if e.best_val else '–')
+        lambda e: mean_std_text(e.best_val) if e.best_val else '–')
 
 
 def seed_table(summary, config, key='mIoU'):
