@@ -71,6 +71,27 @@ def test_no_turning_point_without_data_or_learning():
     assert turning_point(x, y) == float('inf')  # class never present
 
 
+def test_turning_point_waits_until_the_class_is_learned():
+    x = np.arange(1, 41, dtype=float)
+    # A class learned to 0.8: turns where the slope rule says, since the
+    # fitted curve is above min_fit there already.
+    learned = saturating_curve(x, 0.8, 1.0, 5.0)
+    assert turning_point(x, learned, min_fit=0.2) == turning_point(
+        x, learned)
+    # A class the model barely learns (plateau at 0.1) is flat too, but
+    # never reaches min_fit: no turning point.
+    unlearned = saturating_curve(x, 0.1, 1.0, 5.0)
+    assert turning_point(x, unlearned) < 20
+    assert turning_point(x, unlearned, min_fit=0.2) == float('inf')
+    # A slowly learned class turns once its fitted curve reaches min_fit,
+    # after the point the slope rule alone gives.
+    slow = saturating_curve(x, 0.21, 1.0, 5.0)
+    reached = 5 * np.log(21)  # 0.21 (1 - exp(-x / 5)) = 0.2
+    assert turning_point(x, slow) < reached
+    assert turning_point(x, slow, min_fit=0.2) == pytest.approx(reached,
+                                                                abs=0.3)
+
+
 # -- relabel ------------------------------------------------------------
 
 
@@ -373,3 +394,29 @@ def test_class_guard_freezes_a_collapsing_class():
     np.testing.assert_array_equal(given, [[1, 1, 1, 2], [0, 0, 2, 255]])
     with pytest.raises(ValueError, match='max_class_relabel'):
         LabelCorrectionHook(region_threshold=0.3, max_class_relabel=0)
+
+
+def test_hook_turns_only_classes_the_model_has_learned():
+    import torch
+
+    from anl_seg.engine.label_correction_hook import LabelCorrectionHook
+    hook = LabelCorrectionHook(region_threshold=0.3, min_fit=0.2)
+    hook.num_classes, hook.ignore_index = 2, 255
+    hook.region_ignore_calibrated = False
+    hook.active = np.zeros(2, dtype=bool)
+    hook.turned_at = [None, None]
+    # Both curves have flattened; only class 0 was learned (0.8 vs 0.1).
+    x = np.arange(1, 21, dtype=float)
+    hook.history = [
+        dict(iter=int(60 * i), iou_given=[float(a), float(b)])
+        for i, a, b in zip(x, saturating_curve(x, 0.8, 1.0, 3.0),
+                           saturating_curve(x, 0.1, 1.0, 3.0))]
+    stats = FitStats(2)
+    stats.update(torch.zeros(2, 2, dtype=torch.long),
+                 torch.zeros(2, 2, dtype=torch.long))
+    record = dict(iter=1200)
+    hook.after_pass(None, record, stats)
+    assert record['correcting'] == [0]
+    assert hook.turned_at == [1200, None]
+    with pytest.raises(ValueError, match='min_fit'):
+        LabelCorrectionHook(region_threshold=0.3, min_fit=1)

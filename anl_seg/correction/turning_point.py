@@ -49,7 +49,7 @@ def fit_saturating_curve(x, y):
 
 
 def turning_point(x, y, slope_ratio=0.1, reference=None, horizon=None,
-                  min_points=4, min_value=0.01):
+                  min_points=4, min_value=0.01, min_fit=0.0):
     """First ``x`` at which the fitted learning curve has flattened.
 
     Args:
@@ -65,6 +65,11 @@ def turning_point(x, y, slope_ratio=0.1, reference=None, horizon=None,
         min_points (int): Fewer measurements give no answer.
         min_value (float): A curve that never rises above this (a class
             the model has not learned) has no turning point.
+        min_fit (float): The fitted curve must also have reached this
+            value: a class the model has barely learned has a flat curve
+            too, but its flatness is not memorisation, and the model's
+            disagreement with its labels is mostly the model's own error.
+
 
     Returns:
         float: The turning point, or ``inf`` when there is none (yet).
@@ -84,5 +89,6 @@ def turning_point(x, y, slope_ratio=0.1, reference=None, horizon=None,
         return float('inf')
     horizon = 4 * float(x[-1]) if horizon is None else float(horizon)
     grid = np.linspace(reference, horizon, 2048)
-    flat = saturating_slope(grid, *params) < slope_ratio * early
+    flat = ((saturating_slope(grid, *params) < slope_ratio * early) &
+            (saturating_curve(grid, *params) >= min_fit))
     return float(grid[np.argmax(flat)]) if flat.any() else float('inf')

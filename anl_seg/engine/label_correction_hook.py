@@ -144,6 +144,10 @@ class LabelCorrectionHook(FitMonitorHook):
         slope_ratio (float): A class has turned once its fitted IoU curve's
             slope is below this share of its early slope (ADELE's
             ``1 - r``).
+        min_fit (float): A class turns only once its fitted IoU curve
+            (against the masks as given) has also reached this value, i.e.
+            once the model has learned it; the flat curve of a class the
+            model has not learned is not memorisation.
         min_passes (int): Passes before any class can turn.
         **kwargs: :class:`FitMonitorHook` options (``interval``,
             ``scales``, ``flip``, ``clean_masks``, ...); ``out_dir``
@@ -158,7 +162,8 @@ class LabelCorrectionHook(FitMonitorHook):
                  region_ratio=None, region_ignore_ratio=None,
                  region_ignore_calibrated=False, max_class_relabel=None,
                  min_region_pixels=16,
-                 cumulative=True, slope_ratio=0.1, min_passes=4, **kwargs):
+                 cumulative=True, slope_ratio=0.1, min_fit=0.0, min_passes=4,
+                 **kwargs):
         kwargs.setdefault('out_dir', 'label_correction')
         super().__init__(**kwargs)
         if require not in REQUIRE:
@@ -190,6 +195,9 @@ class LabelCorrectionHook(FitMonitorHook):
         self.min_region_pixels = int(min_region_pixels)
         self.cumulative = bool(cumulative)
         self.slope_ratio = float(slope_ratio)
+        if not 0 <= min_fit < 1:
+            raise ValueError(f'min_fit must be in [0, 1), got {min_fit}')
+        self.min_fit = float(min_fit)
         self.min_passes = int(min_passes)
 
     def before_run(self, runner):
@@ -314,7 +322,8 @@ class LabelCorrectionHook(FitMonitorHook):
                 y = [r['iou_given'][c] for r in self.history]
                 y = np.array([np.nan if v is None else v for v in y])
                 if passes >= turning_point(x, y, self.slope_ratio,
-                                           min_points=self.min_passes):
+                                           min_points=self.min_passes,
+                                           min_fit=self.min_fit):
                     self.active[c] = True
                     self.turned_at[c] = record['iter']
         record['correcting'] = [int(c) for c in np.flatnonzero(self.active)]
