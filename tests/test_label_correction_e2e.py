@@ -21,11 +21,13 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / 'configs/tiny/unet-tiny_robust_synthetic-voc.py'
-# Every class that has been learned at all turns after 4 passes, and every
-# prediction is confident enough: corrections are certain to happen.
+# Every class that has been learned at all turns after 4 passes (however
+# little), and every prediction is confident enough: corrections are
+# certain to happen.
 EAGER = [
     'custom_hooks.1.interval=1', 'custom_hooks.1.threshold=0.0',
     'custom_hooks.1.slope_ratio=0.99', 'custom_hooks.1.min_passes=4',
+    'custom_hooks.1.min_fit=0.0',
     'custom_hooks.1.max_foreground_loss=None',
     'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1'
 ]
