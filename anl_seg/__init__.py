@@ -3,9 +3,10 @@
 Importing this package (directly or through ``custom_imports`` in a config)
 registers every loss, transform and hook with mmseg's registries.
 
-The exception are the light parts, the noise tools (``anl_seg.noise``) and
-the class names (``anl_seg.metainfo``): they need numpy, OpenCV and Pillow
-only, so importing one of them first does not pull in torch and mmseg
+The exception are the light parts, the noise tools (``anl_seg.noise``),
+the synthetic data generator (``anl_seg.synthetic``) and the class names
+(``anl_seg.metainfo``): they need numpy, OpenCV and Pillow only, so
+importing one of them first does not pull in torch and mmseg
 (``tools/corrupt_masks.py`` starts in a fraction of a second). In such a
 process the registration happens when ``mmseg.registry`` is imported, i.e.
 before anything can be built from mmseg's registries.
@@ -16,7 +17,7 @@ from .utils.package_data import config_path
 __version__ = '0.1.0'
 __all__ = ['config_path', 'register_all_modules', '__version__']
 
-LIGHT_PARTS = ('anl_seg.noise', 'anl_seg.metainfo')
+LIGHT_PARTS = ('anl_seg.noise', 'anl_seg.synthetic', 'anl_seg.metainfo')
 _registered = False
 
 

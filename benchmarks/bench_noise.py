@@ -42,7 +42,6 @@ from PIL import Image
 
 from anl_seg.benchmark.report import save_rows
 from anl_seg.benchmark.run_info import cpu_model
-from anl_seg.datasets.synthetic import make_synthetic_dataset
 from anl_seg.noise.corrupt import (
     CorruptJob,
     corrupt_file,
@@ -52,6 +51,7 @@ from anl_seg.noise.errors import NoiseError
 from anl_seg.noise.mask_io import read_mask, write_mask
 from anl_seg.noise.registry import NOISES, build_noise_for
 from anl_seg.noise.specs import get_spec
+from anl_seg.synthetic import make_synthetic_dataset
 
 RESULTS_DIR = Path(__file__).resolve().parent / 'results'
 RESULTS_MD = RESULTS_DIR.parent / 'RESULTS.md'

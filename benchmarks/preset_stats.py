@@ -19,9 +19,9 @@ from pathlib import Path
 
 from anl_seg.benchmark.masks import SEVERITY_MEASURES
 from anl_seg.benchmark.report import save_results
-from anl_seg.datasets.synthetic import make_synthetic_dataset
 from anl_seg.noise import corrupt_directory, get_spec
 from anl_seg.noise.presets import PRESETS, build_preset
+from anl_seg.synthetic import make_synthetic_dataset
 
 # layout: (image size (H, W), mask directory, split list)
 LAYOUTS = {

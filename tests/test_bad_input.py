@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from anl_seg.datasets.synthetic import make_synthetic_dataset
+from anl_seg.synthetic import make_synthetic_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / 'configs/tiny/unet-tiny_ce_synthetic-voc.py'

@@ -320,7 +320,7 @@ def test_bad_cli_input_is_one_line_error(tiny, capsys):
 
 @pytest.mark.slow
 def test_micro_cell_end_to_end_then_skipped(tiny, tmp_path, monkeypatch):
-    from anl_seg.datasets.synthetic import make_synthetic_dataset
+    from anl_seg.synthetic import make_synthetic_dataset
     root = tmp_path / 'voc'
     make_synthetic_dataset(root, layout='voc', num_train=4, num_val=2,
                            size=(64, 80), seed=0)

@@ -13,12 +13,12 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, MODELS
 
-from anl_seg.datasets.synthetic import make_synthetic_dataset
-from anl_seg.datasets.synthetic_coarse import (
+from anl_seg.noise.mask_io import read_label_png
+from anl_seg.synthetic import make_synthetic_dataset
+from anl_seg.synthetic.coarse import (
     coarsen_mask,
     make_synthetic_coarse,
 )
-from anl_seg.noise.mask_io import read_label_png
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((REPO / 'configs' / 'cityscapes_coarse').glob('*.py'))

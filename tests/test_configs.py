@@ -370,8 +370,8 @@ def seed_everything():
 def synthetic_data(roots):
     """Tiny VOC and Cityscapes layouts, with a noisy copy of the masks."""
     synthetic = pytest.importorskip(
-        'anl_seg.datasets.synthetic',
-        reason='anl_seg.datasets.synthetic (make_synthetic_dataset) missing')
+        'anl_seg.synthetic',
+        reason='anl_seg.synthetic (make_synthetic_dataset) missing')
     # VOC: 50x90 is resized to 64x115, whose sides UNet (/16) needs padded.
     synthetic.make_synthetic_dataset(
         roots['voc'], layout='voc', num_train=2, num_val=1, size=(50, 90),

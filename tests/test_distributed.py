@@ -196,7 +196,7 @@ def test_gloo_process_group_is_destroyed_at_exit(tmp_path):
 
 @pytest.mark.slow
 def test_dist_train_sh_two_gloo_processes(tmp_path):
-    from anl_seg.datasets.synthetic import make_synthetic_dataset
+    from anl_seg.synthetic import make_synthetic_dataset
     make_synthetic_dataset(tmp_path / 'voc', layout='voc', num_train=8,
                            num_val=2, size=(64, 80), seed=0)
     env = dict(os.environ, ANL_SEG_VOC_ROOT=str(tmp_path / 'voc'),

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from anl_seg.datasets.synthetic import make_synthetic_dataset
 from anl_seg.models.losses.backends.compiled import compile_supported
+from anl_seg.synthetic import make_synthetic_dataset
 from anl_seg.utils.mmseg_tools import mmseg_tool_path
 
 pytestmark = pytest.mark.slow

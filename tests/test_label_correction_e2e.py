@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from anl_seg.correction import CorrectionStore, LoadCorrectedLabels
-from anl_seg.datasets.synthetic import make_synthetic_dataset
+from anl_seg.synthetic import make_synthetic_dataset
 from anl_seg.utils.mmseg_tools import mmseg_tool_path
 
 pytestmark = pytest.mark.slow

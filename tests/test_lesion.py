@@ -10,11 +10,12 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 from PIL import Image
 
-from anl_seg.datasets.synthetic import ISIC_CLASSES, make_synthetic_lesion
+from anl_seg.metainfo import ISIC_CLASSES
 from anl_seg.noise import NoiseError, corrupt_directory, get_spec
 from anl_seg.noise.presets import build_preset
 from anl_seg.noise.registry import build_noise_for
 from anl_seg.noise.seeding import rng_for
+from anl_seg.synthetic import make_synthetic_lesion
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (48, 48)

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from anl_seg.datasets.synthetic import make_synthetic_dataset
 from anl_seg.noise.cli import main
 from anl_seg.noise.specs import VOC_CLASSES
+from anl_seg.synthetic import make_synthetic_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 TOOL = REPO / 'tools' / 'corrupt_masks.py'

@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from anl_seg.datasets.synthetic import make_synthetic_dataset
+from anl_seg.synthetic import make_synthetic_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ('torch', 'mmseg', 'mmengine', 'mmcv', 'scipy', 'matplotlib')

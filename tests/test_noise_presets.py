@@ -10,7 +10,6 @@ import cv2
 import numpy as np
 import pytest
 
-from anl_seg.datasets.synthetic import make_synthetic_dataset
 from anl_seg.datasets.transforms.noisy_mask import NoisyMask
 from anl_seg.noise import (
     PRESETS,
@@ -28,6 +27,7 @@ from anl_seg.noise import (
 from anl_seg.noise.cli import main
 from anl_seg.noise.mask_io import read_mask
 from anl_seg.noise.severity import boundary_counts, label_boundary
+from anl_seg.synthetic import make_synthetic_dataset
 
 VOC = get_spec('voc')
 CITYSCAPES = get_spec('cityscapes')

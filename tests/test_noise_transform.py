@@ -5,8 +5,8 @@ from mmengine.registry import init_default_scope
 from mmseg.datasets import PascalVOCDataset
 from mmseg.registry import TRANSFORMS
 
-from anl_seg.datasets.synthetic import make_synthetic_dataset
 from anl_seg.datasets.transforms import NoisyMask
+from anl_seg.synthetic import make_synthetic_dataset
 
 
 @pytest.fixture(scope='module')

@@ -12,8 +12,8 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import HOOKS
 
 from anl_seg.correction.training_pass import TrainingSetPass
-from anl_seg.datasets.synthetic import make_synthetic_dataset
 from anl_seg.engine import LabelCorrectionHook
+from anl_seg.synthetic import make_synthetic_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 ROBUST = sorted((REPO / 'configs' / 'robust').glob('*.py'))

@@ -11,7 +11,8 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 from PIL import Image
 
-from anl_seg.datasets.synthetic import (
+from anl_seg.synthetic.objects import voc_border_radius, voc_masks
+from anl_seg.synthetic.writer import (
     CITYSCAPES_CLASSES,
     CITYSCAPES_THING_CLASSES,
     CITYSCAPES_TRAINID_TO_LABELID,
@@ -24,7 +25,6 @@ from anl_seg.datasets.synthetic import (
     make_synthetic_dataset,
     make_synthetic_voc,
 )
-from anl_seg.datasets.synthetic_objects import voc_border_radius, voc_masks
 
 REPO = Path(__file__).resolve().parent.parent
 VOC_SIZE = (32, 40)
@@ -316,3 +316,32 @@ def test_cli(tmp_path):
     assert error.startswith('error: ') and 'overwrite' in error
     bad = run_cli(str(tmp_path / 'x'), '--num-val', '0')
     assert bad.returncode == 2 and 'error: num_val' in bad.stderr
+
+
+def test_cli_is_light_and_module_entry_point_writes_the_same_files(
+        tmp_path):
+    """``tools/make_synthetic.py`` needs no torch or mmseg, and ``python -m
+    anl_seg.synthetic`` writes byte for byte what it writes."""
+    args = ['--layout', 'voc', '--num-train', '2', '--num-val', '1',
+            '--size', '32', '40', '--seed', '3', '--quiet']
+    code = ('import sys\n'
+            'sys.path.insert(0, "tools")\n'
+            'from make_synthetic import main\n'
+            'assert main(sys.argv[1:]) == 0\n'
+            'heavy = {"torch", "mmseg", "mmengine", "mmcv", "matplotlib"}\n'
+            'print(sorted({m.split(".")[0] for m in sys.modules} & heavy))')
+    tool_run = subprocess.run(
+        [sys.executable, '-c', code, str(tmp_path / 'tool'), *args],
+        capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert tool_run.returncode == 0, tool_run.stderr[-2000:]
+    assert tool_run.stdout.strip() == '[]'
+    module_run = subprocess.run(
+        [sys.executable, '-m', 'anl_seg.synthetic', str(tmp_path / 'module'),
+         *args], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert module_run.returncode == 0, module_run.stderr[-2000:]
+    written = {
+        root: {p.relative_to(tmp_path / root): p.read_bytes()
+               for p in (tmp_path / root).rglob('*') if p.is_file()}
+        for root in ('module', 'tool')}
+    assert len(written['module']) == 3 * 3 + 2 + 1  # + splits and marker
+    assert written['module'] == written['tool']

@@ -129,7 +129,7 @@ cd "$TMP/empty"
 unset PYTHONPATH
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 step installed_package installed_package
-step make_synthetic "$PY" -m anl_seg.datasets.make_synthetic data/voc \
+step make_synthetic "$PY" -m anl_seg.synthetic data/voc \
     --layout voc --num-train 8 --num-val 4 --size 64 80 --seed 0
 step corrupt_masks corrupt_masks
 step train_shipped_config train_shipped_config

@@ -2,12 +2,11 @@
 2017 layout.
 
 Usage: ``python tools/make_synthetic.py data/synthetic_voc/VOC2012 --layout
-voc`` (see ``--help``); the same as ``python -m
-anl_seg.datasets.make_synthetic``.
+voc`` (see ``--help``); the same as ``python -m anl_seg.synthetic``.
 """
 import sys
 
-from anl_seg.datasets.make_synthetic import main
+from anl_seg.synthetic.cli import main
 
 if __name__ == '__main__':
     sys.exit(main())

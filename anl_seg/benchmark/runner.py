@@ -276,7 +276,7 @@ def prepare_data(options, log=print):
         raise BenchmarkError(
             f'{root} was generated with other settings ({record}); use '
             f'another work dir or delete {root.parent}')
-    from anl_seg.datasets.synthetic import make_synthetic_dataset
+    from anl_seg.synthetic import make_synthetic_dataset
     log(f'generating synthetic data in {root}')
     if root.exists():
         shutil.rmtree(root)  # an interrupted generation

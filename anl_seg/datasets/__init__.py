@@ -1,4 +1,3 @@
 """Registers anl_seg modules with mmseg."""
 from .isic import *  # noqa: F401,F403
-from .synthetic import *  # noqa: F401,F403
 from .transforms import *  # noqa: F401,F403

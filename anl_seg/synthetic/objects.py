@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .synthetic_drawing import (
+from .drawing import (
     SHAPES,
     Canvas,
     Look,

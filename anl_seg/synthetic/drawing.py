@@ -1,4 +1,5 @@
-"""Drawing primitives of the synthetic scenes (:mod:`.synthetic`).
+"""Drawing primitives of the synthetic scenes (:mod:`.objects`,
+:mod:`.streets`, :mod:`.lesion`).
 
 Surfaces (:class:`Look`: colour + texture), an RGB :class:`Canvas` and
 boolean shape masks. Everything is vectorised (numpy on whole images,

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .synthetic_drawing import (
+from .drawing import (
     Canvas,
     Look,
     box,

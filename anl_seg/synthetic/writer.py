@@ -3,10 +3,10 @@
 
 No dataset can be downloaded for tests, demos and CPU benchmarks, so
 :func:`make_synthetic_dataset` draws small learnable scenes (VOC objects:
-:mod:`.synthetic_objects`, Cityscapes streets: :mod:`.synthetic_streets`,
-skin lesions: :mod:`.synthetic_lesion`) and writes them exactly as the
-real datasets are laid out, for mmseg's own ``PascalVOCDataset`` /
-``CityscapesDataset`` and anl_seg's ``ISICDataset``:
+:mod:`.objects`, Cityscapes streets: :mod:`.streets`, skin lesions:
+:mod:`.lesion`) and writes them exactly as the real datasets are laid
+out, for mmseg's own ``PascalVOCDataset`` / ``CityscapesDataset`` and
+anl_seg's ``ISICDataset``:
 
 ``layout='voc'`` (root like ``data/VOCdevkit/VOC2012``)::
 
@@ -47,7 +47,7 @@ from typing import Callable, Tuple
 import numpy as np
 from PIL import Image
 
-from .metainfo import (
+from anl_seg.metainfo import (
     CITYSCAPES_CLASSES,
     CITYSCAPES_PALETTE,
     ISIC_CLASSES,
@@ -56,9 +56,10 @@ from .metainfo import (
     VOC_PALETTE,
     voc_colormap,
 )
-from .synthetic_lesion import draw_lesion_scene
-from .synthetic_objects import draw_voc_scene
-from .synthetic_streets import draw_cityscapes_scene
+
+from .lesion import draw_lesion_scene
+from .objects import draw_voc_scene
+from .streets import draw_cityscapes_scene
 
 __all__ = [
     'VOC_CLASSES', 'VOC_PALETTE', 'VOC_PNG_PALETTE', 'CITYSCAPES_CLASSES',

@@ -3,11 +3,10 @@
 
 Usage (``tools/make_synthetic.py`` is the same command)::
 
-    python -m anl_seg.datasets.make_synthetic data/synthetic_voc/VOC2012
-    python -m anl_seg.datasets.make_synthetic data/synthetic_cityscapes \\
+    python -m anl_seg.synthetic data/synthetic_voc/VOC2012
+    python -m anl_seg.synthetic data/synthetic_cityscapes \\
         --layout cityscapes --num-train 60 --num-val 20 --size 64 128
-    python -m anl_seg.datasets.make_synthetic data/synthetic_isic/ISIC2017 \\
-        --layout lesion
+    python -m anl_seg.synthetic data/synthetic_isic/ISIC2017 --layout lesion
 
 Same arguments, byte-identical files. OUT must be empty or missing, or an
 earlier output of this tool with ``--overwrite``.
@@ -16,9 +15,11 @@ import argparse
 import sys
 
 
-def build_parser():
+def build_parser(prog=None):
+    """The CLI's parser; ``prog`` names the command in ``--help`` (default:
+    the script's file name)."""
     parser = argparse.ArgumentParser(
-        prog='python -m anl_seg.datasets.make_synthetic',
+        prog=prog,
         description='Write learnable synthetic street (Cityscapes), '
         'object (Pascal VOC) or skin-lesion (ISIC 2017) scenes in the real '
         'dataset folder layout, readable by mmseg\'s PascalVOCDataset / '
@@ -57,10 +58,10 @@ def describe(summary):
     return '\n'.join(lines)
 
 
-def main(argv=None):
+def main(argv=None, prog=None):
     """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    from .synthetic import make_synthetic_dataset
+    args = build_parser(prog).parse_args(argv)
+    from .writer import make_synthetic_dataset
     try:
         summary = make_synthetic_dataset(
             args.out, layout=args.layout, num_train=args.num_train,

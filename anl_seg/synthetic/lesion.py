@@ -15,7 +15,7 @@ import math
 import cv2
 import numpy as np
 
-from .synthetic_drawing import (
+from .drawing import (
     Canvas,
     Look,
     ellipse_mask,
