@@ -1,0 +1,108 @@
+"""The fast paths of the noise package give what the plain computation
+they replaced gives, on random masks (shapes touching the image edges,
+several blobs, ties in distance)."""
+import cv2
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from anl_seg.noise.area_change import grow_by, move_by, shrink_by
+
+
+def _blobs(rng, shape=(61, 83), count=3):
+    """A bool mask of a few random ellipses, some cut by the edges."""
+    canvas = np.zeros(shape, np.uint8)
+    for _ in range(count):
+        center = (int(rng.integers(-5, shape[1] + 5)),
+                  int(rng.integers(-5, shape[0] + 5)))
+        axes = (int(rng.integers(1, 20)), int(rng.integers(1, 20)))
+        cv2.ellipse(canvas, center, axes, float(rng.uniform(0, 180)), 0,
+                    360, 1, -1)
+    return canvas.astype(bool)
+
+
+def _grow_by_sort(shape, count):
+    """The plain exact dilation: a stable sort of every outside pixel by
+    its squared Euclidean distance (SciPy's exact transform) on the whole
+    image."""
+    distance = ndimage.distance_transform_edt(~shape)
+    squared = np.rint(distance * distance)
+    outside = np.flatnonzero(~shape)
+    count = min(int(count), len(outside))
+    order = np.argsort(squared.ravel()[outside], kind='stable')
+    new = shape.copy()
+    new.ravel()[outside[order[:count]]] = True
+    return new
+
+
+def _move_by_plain(shape, count, angle, direction):
+    """The plain search: bool images, centroid from the pixel indices."""
+    rows, cols = np.nonzero(shape)
+    center = (float(cols.mean()), float(rows.mean()))
+
+    def moved(angle, shift):
+        matrix = cv2.getRotationMatrix2D(center, angle, 1.0)
+        matrix[:, 2] += shift
+        height, width = shape.shape
+        return cv2.warpAffine(shape.astype(np.uint8), matrix,
+                              (width, height),
+                              flags=cv2.INTER_NEAREST).astype(bool)
+
+    def changed(new):
+        return int(np.count_nonzero(shape ^ new))
+
+    if changed(moved(angle, (0.0, 0.0))) >= count:
+        make, high = (lambda f: moved(angle * f, (0.0, 0.0))), 1.0
+    else:
+        make = lambda d: moved(angle, direction * d)  # noqa: E731
+        high = float(sum(shape.shape))
+    low, best = 0.0, make(high)
+    for _ in range(20):
+        middle = (low + high) / 2
+        candidate = make(middle)
+        if abs(changed(candidate) - count) < abs(changed(best) - count):
+            best = candidate
+        if changed(candidate) < count:
+            low = middle
+        else:
+            high = middle
+    return best
+
+
+@pytest.mark.parametrize('seed', range(12))
+def test_grow_and_shrink_match_a_full_sort(seed):
+    rng = np.random.default_rng(seed)
+    shape = _blobs(rng, count=int(rng.integers(1, 4)))
+    if not shape.any():
+        shape[30, 40] = True
+    area = int(shape.sum())
+    for strength in (0.05, 0.5, 1.0, 3.0, 1000.0):
+        count = round(strength * area)
+        np.testing.assert_array_equal(grow_by(shape, count),
+                                      _grow_by_sort(shape, count))
+        np.testing.assert_array_equal(shrink_by(shape, count),
+                                      ~_grow_by_sort(~shape, count))
+
+
+def test_grow_and_shrink_on_a_full_or_empty_image():
+    full = np.ones((9, 7), bool)
+    expected = full.copy()
+    expected.ravel()[:10] = False  # all at the same distance: raster order
+    np.testing.assert_array_equal(shrink_by(full, 10), expected)
+    np.testing.assert_array_equal(grow_by(~full, 0), ~full)
+    np.testing.assert_array_equal(grow_by(full, 5), full)
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_move_by_matches_the_plain_search(seed):
+    rng = np.random.default_rng(100 + seed)
+    shape = _blobs(rng, count=2)
+    if not shape.any():
+        shape[10:20, 10:30] = True
+    count = round(0.5 * shape.sum())
+    angle = float(rng.uniform(-30, 30))
+    theta = float(rng.uniform(0, 2 * np.pi))
+    direction = np.array([np.cos(theta), np.sin(theta)])
+    np.testing.assert_array_equal(
+        move_by(shape, count, angle, direction),
+        _move_by_plain(shape, count, angle, direction))
