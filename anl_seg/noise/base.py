@@ -126,6 +126,9 @@ class ReshapeNoise(RegionNoise):
     reshaped regions overlap.
     """
 
+    # Whether whole regions are vacated (see fill_holes' any_class_first)
+    vacates_whole_regions = False
+
     def margin(self):
         """Pixels by which a region may grow beyond its bounding box."""
         return 0
@@ -174,4 +177,5 @@ class ReshapeNoise(RegionNoise):
         noisy[ignored] = self.ignore_index
         holes &= ~ignored
         return fill_holes(noisy, holes, hole_class, self.ignore_index,
-                          self.background)
+                          self.background,
+                          any_class_first=self.vacates_whole_regions)
