@@ -7,6 +7,7 @@ import pytest
 from scipy import ndimage
 
 from anl_seg.noise.area_change import grow_by, move_by, shrink_by
+from anl_seg.noise.regions import class_regions, extract_regions
 
 
 def _blobs(rng, shape=(61, 83), count=3):
@@ -106,3 +107,20 @@ def test_move_by_matches_the_plain_search(seed):
     np.testing.assert_array_equal(
         move_by(shape, count, angle, direction),
         _move_by_plain(shape, count, angle, direction))
+
+
+@pytest.mark.parametrize('background', [None, 0])
+@pytest.mark.parametrize('seed', range(4))
+def test_class_regions_match_one_object_everywhere(seed, background):
+    rng = np.random.default_rng(seed)
+    mask = rng.integers(0, 6, size=(40, 50)).astype(np.uint8)
+    mask[rng.random(mask.shape) < 0.1] = 255
+    mask[mask == 3] = 4  # a class absent
+    plain = extract_regions(mask, 255, background,
+                            np.ones(mask.shape, np.int32))
+    fast = class_regions(mask, 255, background)
+    np.testing.assert_array_equal(fast.ids, plain.ids)
+    np.testing.assert_array_equal(fast.classes, plain.classes)
+    np.testing.assert_array_equal(fast.areas, plain.areas)
+    wide = class_regions(mask.astype(np.uint16), 255, background)
+    np.testing.assert_array_equal(wide.ids, plain.ids)

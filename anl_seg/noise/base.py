@@ -142,7 +142,10 @@ class ReshapeNoise(RegionNoise):
         """New boolean shape of one region, same size as ``shape``."""
         raise NotImplementedError
 
-    def _crop(self, box, image_shape):
+    def _crop(self, regions, index, image_shape):
+        """Where region ``index`` is reshaped: its box grown by the
+        margin."""
+        box = regions.boxes[index]
         pad = self.margin()
         return tuple(
             slice(max(part.start - pad, 0), min(part.stop + pad, size))
@@ -159,7 +162,7 @@ class ReshapeNoise(RegionNoise):
         hole_class = np.zeros(mask.shape, dtype=mask.dtype)
         shapes = []
         for index in np.flatnonzero(selected):
-            crop = self._crop(regions.boxes[index], mask.shape)
+            crop = self._crop(regions, index, mask.shape)
             old = regions.ids[crop] == index + 1
             new = self.reshape(old, params[index],
                                np.random.default_rng(seeds[index]))
