@@ -8,6 +8,7 @@ from scipy import ndimage
 
 from anl_seg.noise.area_change import grow_by, move_by, shrink_by
 from anl_seg.noise.regions import class_regions, extract_regions
+from anl_seg.noise.severity import _fill_sources, _filled
 
 
 def _blobs(rng, shape=(61, 83), count=3):
@@ -124,3 +125,31 @@ def test_class_regions_match_one_object_everywhere(seed, background):
     np.testing.assert_array_equal(fast.areas, plain.areas)
     wide = class_regions(mask.astype(np.uint16), 255, background)
     np.testing.assert_array_equal(wide.ids, plain.ids)
+
+
+def _filled_by_lookup(mask, valid):
+    """The plain nearest-label fill: a lookup of every valid pixel's label
+    by OpenCV's pixel number (raster order)."""
+    nearest = cv2.distanceTransformWithLabels(
+        (~valid).view(np.uint8), cv2.DIST_L2, 5,
+        labelType=cv2.DIST_LABEL_PIXEL)[1]
+    lookup = np.concatenate([mask[:1, :1].ravel(), mask[valid]])
+    filled = mask.copy()
+    filled[~valid] = lookup[nearest[~valid]]
+    return filled
+
+
+@pytest.mark.parametrize('ignored_share', [0.01, 0.3, 0.9])
+@pytest.mark.parametrize('seed', range(3))
+def test_boundary_fill_matches_a_full_lookup(seed, ignored_share):
+    rng = np.random.default_rng(seed)
+    mask = cv2.resize(rng.integers(0, 5, (6, 8)).astype(np.uint8), (77, 53),
+                      interpolation=cv2.INTER_NEAREST)
+    ignored = rng.random(mask.shape) < ignored_share
+    ignored[:3] = True  # ignored rows before any valid pixel
+    mask[ignored] = 255
+    valid = mask != 255
+    for labels in (mask, mask.astype(np.uint16)):
+        np.testing.assert_array_equal(
+            _filled(labels, _fill_sources(valid)),
+            _filled_by_lookup(labels, valid))

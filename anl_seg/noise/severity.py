@@ -22,26 +22,38 @@ import numpy as np
 _KERNEL = np.ones((3, 3), np.uint8)
 
 
-def _nearest_valid(valid):
-    """int32 (H, W): for each pixel, the label OpenCV gives the nearest
-    valid pixel (5x5 chamfer distance); valid pixels are numbered 1..K
-    in raster order and keep their own number."""
-    return cv2.distanceTransformWithLabels(
+def _fill_sources(valid):
+    """Flat indices ``(ignored, source)``: each ignored pixel and the
+    valid pixel whose label it takes, the nearest one by OpenCV's 5x5
+    chamfer distance.
+
+    OpenCV numbers the valid pixels 1..K in raster order and gives each
+    pixel the number of its nearest; the k-th valid pixel is found from
+    the ignored ones alone (those before it), not by indexing the whole
+    image.
+    """
+    nearest = cv2.distanceTransformWithLabels(
         (~valid).view(np.uint8), cv2.DIST_L2, 5,
         labelType=cv2.DIST_LABEL_PIXEL)[1]
+    ignored = np.flatnonzero(~valid)
+    rank = nearest.ravel()[ignored].astype(np.int64) - 1
+    # valid pixels before each ignored one (non-decreasing)
+    valid_before = ignored - np.arange(len(ignored))
+    return ignored, rank + np.searchsorted(valid_before, rank, side='right')
 
 
-def _filled(mask, valid, nearest):
-    """``mask`` with each ignored pixel set to its nearest valid label,
-    in a dtype OpenCV's morphology takes (uint8, else uint16)."""
+def _filled(mask, sources):
+    """``mask`` with each ignored pixel set to its nearest valid label
+    (``sources`` from :func:`_fill_sources`, or None when nothing is
+    ignored), in a dtype OpenCV's morphology takes (uint8, else uint16).
+    """
     labels = mask if mask.dtype == np.uint8 else mask.astype(np.uint16)
-    if nearest is None:
+    if sources is None:
         return labels
-    # label k of _nearest_valid is the k-th valid pixel in raster order
-    lookup = np.concatenate([labels[:1, :1].ravel(), labels[valid]])
-    ignored = ~valid
+    ignored, source = sources
     labels = labels.copy()
-    labels[ignored] = lookup[nearest[ignored]]
+    flat = labels.reshape(-1)
+    flat[ignored] = flat[source]
     return labels
 
 
@@ -60,12 +72,12 @@ def _boundaries(masks, ignore_index):
         if not valid.any():
             edges.append(np.zeros(mask.shape, np.uint8))
             continue
-        nearest = None
+        sources = None
         if not valid.all():
             if shared is None or not np.array_equal(shared[0], valid):
-                shared = (valid, _nearest_valid(valid))
-            nearest = shared[1]
-        edges.append(_edges(_filled(mask, valid, nearest)))
+                shared = (valid, _fill_sources(valid))
+            sources = shared[1]
+        edges.append(_edges(_filled(mask, sources)))
     return edges
 
 
