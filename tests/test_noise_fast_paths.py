@@ -7,6 +7,7 @@ import pytest
 from scipy import ndimage
 
 from anl_seg.noise.area_change import grow_by, move_by, shrink_by
+from anl_seg.noise.measure import touched_regions
 from anl_seg.noise.regions import class_regions, extract_regions
 from anl_seg.noise.severity import _fill_sources, _filled
 
@@ -153,3 +154,15 @@ def test_boundary_fill_matches_a_full_lookup(seed, ignored_share):
         np.testing.assert_array_equal(
             _filled(labels, _fill_sources(valid)),
             _filled_by_lookup(labels, valid))
+
+
+@pytest.mark.parametrize('num_regions', [3, 255, 300])
+def test_touched_regions_match_a_bincount(num_regions):
+    rng = np.random.default_rng(num_regions)
+    mask = rng.integers(0, num_regions, size=(60, 70)).astype(np.int32)
+    regions = extract_regions(mask, 255, None, mask + 1)
+    changed = rng.random(mask.shape) < 0.001
+    plain = np.bincount(regions.ids[changed],
+                        minlength=len(regions) + 1)[1:]
+    assert touched_regions(regions, changed) == np.count_nonzero(plain)
+    assert touched_regions(regions, np.zeros_like(changed)) == 0
