@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from anl_seg.noise import build_noise
 from anl_seg.noise.area_change import grow_by, move_by, shrink_by
 from anl_seg.noise.measure import touched_regions
 from anl_seg.noise.regions import class_regions, extract_regions
@@ -166,3 +167,19 @@ def test_touched_regions_match_a_bincount(num_regions):
                         minlength=len(regions) + 1)[1:]
     assert touched_regions(regions, changed) == np.count_nonzero(plain)
     assert touched_regions(regions, np.zeros_like(changed)) == 0
+
+
+@pytest.mark.parametrize('num_regions', [5, 300])
+def test_relabel_by_tables_matches_the_int32_path(num_regions):
+    rng = np.random.default_rng(num_regions)
+    objects = rng.integers(0, num_regions, size=(50, 60)).astype(np.int32)
+    mask = (objects % 7).astype(np.uint8)
+    mask[rng.random(mask.shape) < 0.1] = 255
+    regions = extract_regions(mask, 255, None, objects + 1)
+    new = np.where(rng.random(len(regions)) < 0.5,
+                   rng.integers(0, 7, len(regions)), -1)
+    noise = build_noise('region-flip', num_classes=7)
+    fast = noise.relabel(mask, regions, new)
+    plain = noise.relabel(mask.astype(np.int32), regions, new)
+    assert fast.dtype == np.uint8
+    np.testing.assert_array_equal(fast, plain)

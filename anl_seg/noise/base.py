@@ -5,6 +5,7 @@ mask of the same shape and dtype. Guarantees of every noise: the input is
 never modified, pixels ignored in the input stay ignored, no other pixel
 becomes ignored, and ``rate=0`` returns an exact copy.
 """
+import cv2
 import numpy as np
 
 from .errors import NoiseError
@@ -109,6 +110,17 @@ class RegionNoise(MaskNoise):
 
         Regions with a negative entry keep their class.
         """
+        small = regions.small_ids
+        if mask.dtype == np.uint8 and small is not None:
+            # two 8-bit table lookups (new class, whether it changes)
+            changes = np.zeros(256, np.uint8)
+            changes[1:len(regions) + 1] = new_classes >= 0
+            lookup = np.zeros(256, np.uint8)
+            lookup[1:len(regions) + 1] = np.maximum(new_classes, 0)
+            noisy = mask.copy()
+            np.copyto(noisy, cv2.LUT(small, lookup),
+                      where=cv2.LUT(small, changes).view(bool))
+            return noisy
         # int32 lookups and one masked copy: a few passes at 4 bytes a pixel
         lookup = np.concatenate([[-1], new_classes]).astype(np.int32)
         target = lookup.take(regions.ids)

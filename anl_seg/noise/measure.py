@@ -54,9 +54,8 @@ def touched_regions(regions, changed):
     region ids at changed pixels (several times numpy's indexing and
     bincount when many pixels changed).
     """
-    if len(regions) < 256:
-        ids = regions.ids.astype(np.uint8)
-        ids &= changed.view(np.uint8) * np.uint8(255)
+    if regions.small_ids is not None:
+        ids = regions.small_ids & (changed.view(np.uint8) * np.uint8(255))
         counts = cv2.calcHist([ids], [0], None, [256], [0, 256]).ravel()
         return int(np.count_nonzero(counts[1:]))
     touched = np.bincount(regions.ids[changed], minlength=len(regions) + 1)

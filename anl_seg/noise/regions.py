@@ -46,6 +46,15 @@ class Regions:
                            minlength=len(self) + 1)[1:].astype(np.int64)
 
     @cached_property
+    def small_ids(self) -> Optional[np.ndarray]:
+        """``ids`` as uint8 when there are fewer than 256 regions (the
+        usual case; OpenCV's table lookups and histograms take it), else
+        None. Computed on first use."""
+        if len(self) >= 256:
+            return None
+        return self.ids.astype(np.uint8)
+
+    @cached_property
     def boxes(self) -> List[tuple]:
         from scipy import ndimage  # only here: keeps imports light
         return ndimage.find_objects(self.ids, max_label=len(self.classes))
