@@ -8,6 +8,7 @@ from scipy import ndimage
 
 from anl_seg.noise import build_noise
 from anl_seg.noise.area_change import grow_by, move_by, shrink_by
+from anl_seg.noise.fill import fill_holes
 from anl_seg.noise.measure import touched_regions
 from anl_seg.noise.regions import class_regions, extract_regions
 from anl_seg.noise.severity import _fill_sources, _filled
@@ -183,3 +184,43 @@ def test_relabel_by_tables_matches_the_int32_path(num_regions):
     plain = noise.relabel(mask.astype(np.int32), regions, new)
     assert fast.dtype == np.uint8
     np.testing.assert_array_equal(fast, plain)
+
+
+def _chamfer(sources):
+    """OpenCV's 5x5 chamfer distance of every pixel to ``sources``."""
+    return cv2.distanceTransform((~sources).view(np.uint8), cv2.DIST_L2, 5)
+
+
+@pytest.mark.parametrize('any_class_first', [False, True])
+@pytest.mark.parametrize('seed', range(12))
+def test_fill_takes_a_nearest_other_class(seed, any_class_first):
+    """Each hole gets a class of a donor at the smallest chamfer distance
+    on the whole image (searched in boxes, blob by blob)."""
+    rng = np.random.default_rng(seed)
+    shape = (120, 400)  # wide, so that blobs at both ends are apart
+    mask = cv2.resize(rng.integers(0, 3, (3, 4)).astype(np.uint8),
+                      shape[::-1], interpolation=cv2.INTER_NEAREST)
+    if seed % 2:
+        mask[80:] = 255  # holes along it have far donors
+    holes = np.zeros(shape, bool)
+    for _ in range(int(rng.integers(2, 6))):
+        top, left = int(rng.integers(0, 80)), int(rng.integers(0, 390))
+        holes[top:top + int(rng.integers(1, 20)),
+              left:left + int(rng.integers(1, 30))] = True
+    holes &= mask != 255
+    hole_class = mask.copy()
+    filled = fill_holes(mask, holes, hole_class, 255,
+                        any_class_first=any_class_first)
+    usable = ~holes & (mask != 255)
+    for cls in np.unique(hole_class[holes]):
+        at = holes & (hole_class == cls)
+        donors = usable & (mask != cls)
+        if not donors.any():
+            continue
+        best = _chamfer(donors)[at]
+        for value in np.unique(filled[at]):
+            chosen = at & (filled == value)
+            got = _chamfer(donors & (mask == value))[chosen]
+            np.testing.assert_allclose(got, best[filled[at] == value],
+                                       rtol=1e-5)
+        assert (filled[at] != cls).all()
