@@ -224,3 +224,13 @@ def test_fill_takes_a_nearest_other_class(seed, any_class_first):
             np.testing.assert_allclose(got, best[filled[at] == value],
                                        rtol=1e-5)
         assert (filled[at] != cls).all()
+
+
+def test_region_box_alone_matches_all_boxes():
+    rng = np.random.default_rng(3)
+    mask = cv2.resize(rng.integers(0, 5, (6, 9)).astype(np.uint8), (90, 60),
+                      interpolation=cv2.INTER_NEAREST)
+    regions = extract_regions(mask, 255, None)
+    alone = [regions.box(i) for i in range(len(regions))]
+    assert 'boxes' not in regions.__dict__
+    assert alone == regions.boxes

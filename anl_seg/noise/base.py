@@ -129,6 +129,12 @@ class RegionNoise(MaskNoise):
         return noisy
 
 
+# Up to this many selected regions, each one's box is found alone (an
+# 8-bit compare each) rather than all boxes at once (scipy's find_objects,
+# ~20 compares' worth).
+_FEW_REGIONS = 16
+
+
 class ReshapeNoise(RegionNoise):
     """A region noise that changes the shapes of selected regions.
 
@@ -157,7 +163,7 @@ class ReshapeNoise(RegionNoise):
     def _crop(self, regions, index, image_shape):
         """Where region ``index`` is reshaped: its box grown by the
         margin."""
-        box = regions.boxes[index]
+        box = regions.box(index)
         pad = self.margin()
         return tuple(
             slice(max(part.start - pad, 0), min(part.stop + pad, size))
@@ -173,7 +179,10 @@ class ReshapeNoise(RegionNoise):
         holes = np.zeros(mask.shape, dtype=bool)
         hole_class = np.zeros(mask.shape, dtype=mask.dtype)
         shapes = []
-        for index in np.flatnonzero(selected):
+        chosen = np.flatnonzero(selected)
+        if len(chosen) > _FEW_REGIONS:
+            regions.boxes  # noqa: B018 (all boxes in one pass)
+        for index in chosen:
             crop = self._crop(regions, index, mask.shape)
             old = regions.ids[crop] == index + 1
             new = self.reshape(old, params[index],

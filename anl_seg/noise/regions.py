@@ -54,6 +54,19 @@ class Regions:
             return None
         return self.ids.astype(np.uint8)
 
+    def box(self, index):
+        """Bounding box ``(rows, cols)`` of region ``index`` (0-based).
+
+        Without :attr:`boxes` computed, one compare and bounding
+        rectangle of this region (a fraction of labelling every box, for
+        the few regions a noise selects).
+        """
+        if 'boxes' in self.__dict__ or self.small_ids is None:
+            return self.boxes[index]
+        left, top, width, height = cv2.boundingRect(
+            cv2.compare(self.small_ids, int(index) + 1, cv2.CMP_EQ))
+        return slice(top, top + height), slice(left, left + width)
+
     @cached_property
     def boxes(self) -> List[tuple]:
         from scipy import ndimage  # only here: keeps imports light
