@@ -182,9 +182,10 @@ class ReshapeNoise(RegionNoise):
         chosen = np.flatnonzero(selected)
         if len(chosen) > _FEW_REGIONS:
             regions.boxes  # noqa: B018 (all boxes in one pass)
+        ids = regions.ids if regions.small_ids is None else regions.small_ids
         for index in chosen:
             crop = self._crop(regions, index, mask.shape)
-            old = regions.ids[crop] == index + 1
+            old = ids[crop] == index + 1
             new = self.reshape(old, params[index],
                                np.random.default_rng(seeds[index]))
             vacated = old & ~new
