@@ -11,7 +11,7 @@ from anl_seg.noise.area_change import grow_by, move_by, shrink_by
 from anl_seg.noise.fill import fill_holes
 from anl_seg.noise.measure import touched_regions
 from anl_seg.noise.regions import class_regions, extract_regions
-from anl_seg.noise.severity import _fill_sources, _filled
+from anl_seg.noise.severity import _fill_sources, _filled, _sources_in
 
 
 def _blobs(rng, shape=(61, 83), count=3):
@@ -234,3 +234,28 @@ def test_region_box_alone_matches_all_boxes():
     alone = [regions.box(i) for i in range(len(regions))]
     assert 'boxes' not in regions.__dict__
     assert alone == regions.boxes
+
+
+@pytest.mark.parametrize('seed', range(10))
+def test_boundary_fill_in_boxes_matches_the_whole_image(seed):
+    """Void areas apart (object outlines, a band at the bottom, specks,
+    some at the edges) are transformed box by box: the same sources as
+    one transform of the whole image."""
+    rng = np.random.default_rng(seed)
+    shape = (150, 260)
+    mask = cv2.resize(rng.integers(0, 6, (7, 11)).astype(np.uint8),
+                      shape[::-1], interpolation=cv2.INTER_NEAREST)
+    for _ in range(int(rng.integers(1, 5))):  # outlines
+        center = (int(rng.integers(0, 260)), int(rng.integers(0, 150)))
+        axes = (int(rng.integers(3, 25)), int(rng.integers(3, 25)))
+        cv2.ellipse(mask, center, axes, 0, 0, 360, 255,
+                    int(rng.integers(1, 6)))
+    if seed % 2:
+        mask[140:] = 255
+    mask[rng.random(shape) < 0.0003] = 255  # specks
+    valid = mask != 255
+    ignored, sources = _fill_sources(valid)
+    order = np.argsort(ignored)
+    whole = _sources_in(valid)
+    np.testing.assert_array_equal(ignored[order], whole[0])
+    np.testing.assert_array_equal(sources[order], whole[1])
