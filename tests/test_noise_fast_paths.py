@@ -4,11 +4,13 @@ several blobs, ties in distance)."""
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 from scipy import ndimage
 
-from anl_seg.noise import build_noise
+from anl_seg.noise import NoiseError, build_noise
 from anl_seg.noise.area_change import grow_by, move_by, shrink_by
 from anl_seg.noise.fill import fill_holes
+from anl_seg.noise.mask_io import _read_grey_png, read_label_png
 from anl_seg.noise.measure import touched_regions
 from anl_seg.noise.regions import class_regions, extract_regions
 from anl_seg.noise.severity import _fill_sources, _filled, _sources_in
@@ -259,3 +261,37 @@ def test_boundary_fill_in_boxes_matches_the_whole_image(seed):
     whole = _sources_in(valid)
     np.testing.assert_array_equal(ignored[order], whole[0])
     np.testing.assert_array_equal(sources[order], whole[1])
+
+
+@pytest.mark.parametrize('dtype', [np.uint8, np.uint16])
+def test_grey_png_by_opencv_matches_pillow(tmp_path, dtype):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3000 if dtype == np.uint16 else 30,
+                          (37, 53)).astype(dtype)
+    path = tmp_path / 'mask.png'
+    Image.fromarray(labels).save(path)
+    array, fmt = read_label_png(path)
+    with Image.open(path) as image:
+        expected, mode = np.array(image), image.mode
+    assert array.dtype == expected.dtype and fmt.mode == mode
+    np.testing.assert_array_equal(array, expected)
+
+
+def test_broken_grey_pngs_go_to_pillow(tmp_path, capfd):
+    labels = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    path = tmp_path / 'transparent.png'  # a tRNS chunk: values unchanged
+    Image.fromarray(labels).save(path, transparency=3)
+    array, fmt = read_label_png(path)
+    np.testing.assert_array_equal(array, labels)
+    assert fmt.mode == 'L'
+    good = tmp_path / 'good.png'
+    Image.fromarray(labels).save(good)
+    data = bytearray(good.read_bytes())
+    data[45] ^= 0xFF  # inside the image data: its CRC no longer matches
+    for name, broken in (('flipped.png', bytes(data)),
+                         ('truncated.png', bytes(data[:-20]))):
+        (tmp_path / name).write_bytes(broken)
+        assert _read_grey_png(tmp_path / name) is None
+        with pytest.raises(NoiseError, match=name):
+            read_label_png(tmp_path / name)
+    assert capfd.readouterr().err == ''  # no OpenCV warnings
