@@ -15,6 +15,9 @@ import numpy as np
 # Holes are filled inside their bounding box grown by this margin; the
 # result is checked to be the nearest (else the whole image is used).
 _CROP_MARGIN = 32
+# Holes of a class in more blobs than this are searched together (grouping
+# them is quadratic in Python).
+_MAX_BLOBS = 64
 
 
 def _nearest_values(donors, values, at=None):
@@ -112,6 +115,8 @@ def _blob_groups(rows, cols, shape):
     pending[rows - top, cols - left] = 1
     contours, _ = cv2.findContours(pending, cv2.RETR_EXTERNAL,
                                    cv2.CHAIN_APPROX_SIMPLE)
+    if len(contours) > _MAX_BLOBS:
+        return [(rows, cols)]
     rects = [list(cv2.boundingRect(c)) for c in contours]
     margin = 2 * _CROP_MARGIN  # boxes closer than this share a search
     merged = True
