@@ -1,5 +1,7 @@
 """Area-controlled noise of T-Loss (Gonzalez-Jimenez et al., MICCAI
 2023): each class's outline changes by a set share of its area."""
+import math
+
 import cv2
 import numpy as np
 
@@ -16,36 +18,92 @@ def changed_area(old, new):
     return int(np.count_nonzero(old ^ new))
 
 
-def grow_by(shape, count):
-    """``shape`` plus its ``count`` nearest outside pixels (Euclidean):
-    a dilation stopped at an exact area."""
-    distance = cv2.distanceTransform((~shape).astype(np.uint8), cv2.DIST_L2,
+def _nearest(distance, candidates, count):
+    """Flat indices of the ``count`` ``candidates`` of smallest
+    ``distance``, ties in raster order (the first ``count`` of a stable
+    sort, found by a partition), and the largest distance taken."""
+    index = np.flatnonzero(candidates)
+    values = distance.ravel()[index]
+    if count < len(index):
+        reach = np.partition(values, count - 1)[count - 1]
+        chosen = values < reach
+        ties = np.flatnonzero(values == reach)
+        chosen[ties[:count - np.count_nonzero(chosen)]] = True
+        return index[chosen], reach
+    return index, values.max()
+
+
+def _box(shape, pad):
+    """Bounding box of ``shape`` grown by ``pad`` (clipped), and whether
+    it is the whole array."""
+    x, y, width, height = cv2.boundingRect(shape.view(np.uint8))
+    rows, cols = shape.shape
+    box = (slice(max(y - pad, 0), min(y + height + pad, rows)),
+           slice(max(x - pad, 0), min(x + width + pad, cols)))
+    whole = box[0].stop - box[0].start == rows and \
+        box[1].stop - box[1].start == cols
+    return box, whole
+
+
+def _distance(nonzero):
+    """Squared Euclidean distance of each nonzero pixel to the nearest
+    zero one, an exact integer (float64).
+
+    OpenCV's exact transform returns float32 distances that carry
+    rounding errors of ~1e-6 depending on the array's extent, which would
+    order pixels at the same distance by that noise; their squares
+    rounded are the exact integers (below ~2000 px, where float32 still
+    tells consecutive squares apart), so ties go by raster order in a crop
+    as on the whole image.
+    """
+    distance = cv2.distanceTransform(nonzero.view(np.uint8), cv2.DIST_L2,
                                      cv2.DIST_MASK_PRECISE)
-    outside = np.flatnonzero(~shape)
-    count = min(int(count), len(outside))
-    order = np.argsort(distance.ravel()[outside], kind='stable')
+    return np.rint(np.square(distance, dtype=np.float64))
+
+
+def grow_by(shape, count):
+    """``shape`` plus its ``count`` nearest outside pixels (Euclidean,
+    ties in raster order): a dilation stopped at an exact area.
+
+    The distances are taken in the shape's bounding box grown by a margin
+    (doubled until it holds the ``count`` nearest pixels: every pixel
+    beyond it is farther than the margin), so the cost follows the shape,
+    not the image.
+    """
+    count = min(int(count), shape.size - np.count_nonzero(shape))
     new = shape.copy()
-    new.ravel()[outside[order[:count]]] = True
-    return new
+    if count <= 0:
+        return new
+    pad = max(2, math.ceil(math.sqrt(count) / 4))
+    while True:
+        box, whole = _box(shape, pad)
+        outside = ~shape[box]
+        if whole or np.count_nonzero(outside) >= count:
+            index, reach = _nearest(_distance(outside), outside, count)
+            if whole or reach <= pad * pad:
+                grown = shape[box].copy()
+                grown.ravel()[index] = True
+                new[box] = grown
+                return new
+        pad *= 2
 
 
 def shrink_by(shape, count):
-    """``shape`` without its ``count`` pixels nearest the outside: an
-    erosion stopped at an exact area."""
-    return ~grow_by(~shape, count)
-
-
-def _rotate_shift(shape, angle, shift):
-    """``shape`` rotated by ``angle`` degrees about its centroid, then
-    moved by ``shift`` = (dx, dy) pixels."""
-    rows, cols = np.nonzero(shape)
-    center = (float(cols.mean()), float(rows.mean()))
-    matrix = cv2.getRotationMatrix2D(center, angle, 1.0)
-    matrix[:, 2] += shift
-    height, width = shape.shape
-    moved = cv2.warpAffine(shape.astype(np.uint8), matrix, (width, height),
-                           flags=cv2.INTER_NEAREST)
-    return moved.astype(bool)
+    """``shape`` without its ``count`` pixels nearest the outside
+    (Euclidean, ties in raster order): an erosion stopped at an exact
+    area. The nearest outside pixel of a shape pixel is in the shape's
+    bounding box grown by one, so only that is transformed."""
+    count = min(int(count), np.count_nonzero(shape))
+    new = shape.copy()
+    if count <= 0:
+        return new
+    box, _ = _box(shape, 1)
+    inside = shape[box]
+    index, _ = _nearest(_distance(inside), inside, count)
+    shrunk = inside.copy()
+    shrunk.ravel()[index] = False
+    new[box] = shrunk
+    return new
 
 
 def move_by(shape, count, angle, direction):
@@ -54,32 +112,46 @@ def move_by(shape, count, angle, direction):
 
     Rotation alone is tried first; when it changes more than ``count``
     pixels its angle is reduced, else the translation distance is found
-    by bisection.
+    by bisection (0/1 uint8 images throughout: OpenCV's warp, xor and
+    count).
     """
+    image = shape.view(np.uint8)
+    moments = cv2.moments(image, binaryImage=True)
+    center = (moments['m10'] / moments['m00'],
+              moments['m01'] / moments['m00'])
+    height, width = shape.shape
+
+    def moved(angle, shift):
+        # rotated by ``angle`` degrees about the centroid, then moved by
+        # ``shift`` = (dx, dy) pixels
+        matrix = cv2.getRotationMatrix2D(center, angle, 1.0)
+        matrix[:, 2] += shift
+        new = cv2.warpAffine(image, matrix, (width, height),
+                             flags=cv2.INTER_NEAREST)
+        return new, cv2.countNonZero(cv2.bitwise_xor(image, new))
 
     def with_angle(factor):
-        return _rotate_shift(shape, angle * factor, (0.0, 0.0))
+        return moved(angle * factor, (0.0, 0.0))
 
     def with_distance(distance):
-        return _rotate_shift(shape, angle, direction * distance)
+        return moved(angle, direction * distance)
 
-    if changed_area(shape, with_angle(1.0)) >= count:
+    if with_angle(1.0)[1] >= count:
         make, high = with_angle, 1.0
     else:
         make, high = with_distance, float(sum(shape.shape))
     low = 0.0
-    best = make(high)
+    best, best_changed = make(high)
     for _ in range(_SEARCH_STEPS):
         middle = (low + high) / 2
-        candidate = make(middle)
-        changed = changed_area(shape, candidate)
-        if abs(changed - count) < abs(changed_area(shape, best) - count):
-            best = candidate
+        candidate, changed = make(middle)
+        if abs(changed - count) < abs(best_changed - count):
+            best, best_changed = candidate, changed
         if changed < count:
             low = middle
         else:
             high = middle
-    return best
+    return best.view(bool)
 
 
 @register_noise('area-change')
@@ -116,7 +188,7 @@ class AreaChange(ClassReshapeNoise):
 
     def reshape(self, shape, param, rng):
         kind, angle, theta = param
-        count = round(self.strength * int(shape.sum()))
+        count = round(self.strength * np.count_nonzero(shape))
         if kind == 'dilate':
             return grow_by(shape, count)
         if kind == 'erode':

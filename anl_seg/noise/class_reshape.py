@@ -1,8 +1,6 @@
 """Reshape noises whose unit is a whole class of an image."""
-import numpy as np
-
 from .base import ReshapeNoise
-from .regions import extract_regions
+from .regions import class_regions
 
 
 class ClassReshapeNoise(ReshapeNoise):
@@ -12,10 +10,7 @@ class ClassReshapeNoise(ReshapeNoise):
     """
 
     def regions_of(self, mask, regions=None):
-        # One object id everywhere: extract_regions groups by class.
-        everywhere = np.ones(mask.shape, dtype=np.int32)
-        return extract_regions(mask, self.ignore_index, self.background,
-                               everywhere)
+        return class_regions(mask, self.ignore_index, self.background)
 
-    def _crop(self, box, image_shape):
+    def _crop(self, regions, index, image_shape):
         return (slice(0, image_shape[0]), slice(0, image_shape[1]))

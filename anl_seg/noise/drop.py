@@ -9,6 +9,7 @@ from .registry import register_noise
 class Drop(ReshapeNoise):
     """Each selected region disappears; its pixels take the surrounding
     class (nearest other class, see :mod:`anl_seg.noise.fill`)."""
+    vacates_whole_regions = True
 
     def reshape(self, shape, param, rng):
         return np.zeros_like(shape)

@@ -7,12 +7,17 @@ an annotator's omitted or too-tight outline leaves the neighbour's label.
 Only when the image has no such pixel does it take the background class
 (if any, and different), else it keeps its class.
 """
+import math
+
 import cv2
 import numpy as np
 
 # Holes are filled inside their bounding box grown by this margin; the
 # result is checked to be the nearest (else the whole image is used).
 _CROP_MARGIN = 32
+# Holes of a class in more blobs than this are searched together (grouping
+# them is quadratic in Python).
+_MAX_BLOBS = 64
 
 
 def _nearest_values(donors, values, at=None):
@@ -31,32 +36,128 @@ def _nearest_values(donors, values, at=None):
     return distance[at], lookup.take(labels[at])
 
 
-def _fill_values(donors, rows, cols, values):
-    """Values of the nearest donor of each target pixel ``(rows, cols)``,
-    or ``None`` when there is no donor."""
+def _nearest_in_box(donors, rows, cols, values, margin=_CROP_MARGIN):
+    """``(values, distances, is_full)``: the nearest donor of each target
+    ``(rows, cols)`` found in the targets' bounding box grown by
+    ``margin``, and its distance (both None when the box holds no
+    donor); ``is_full`` when the box is the whole image."""
     shape = donors.shape
-    top = max(rows.min() - _CROP_MARGIN, 0)
-    bottom = min(rows.max() + _CROP_MARGIN + 1, shape[0])
-    left = max(cols.min() - _CROP_MARGIN, 0)
-    right = min(cols.max() + _CROP_MARGIN + 1, shape[1])
+    top = max(rows.min() - margin, 0)
+    bottom = min(rows.max() + margin + 1, shape[0])
+    left = max(cols.min() - margin, 0)
+    right = min(cols.max() + margin + 1, shape[1])
     crop = (slice(top, bottom), slice(left, right))
     # A crop of most of the image saves little: use the image at once.
     is_full = donors[crop].size * 2 > donors.size
     if is_full:
         crop, top, left = (slice(None), slice(None)), 0, 0
-    if donors[crop].any():
-        distance, nearest = _nearest_values(donors[crop], values[crop],
-                                            (rows - top, cols - left))
-        # A donor outside the crop is more than the margin away (the
-        # 0.9 allows for the chamfer approximation).
-        if is_full or distance.max() <= 0.9 * _CROP_MARGIN:
-            return nearest
-    if is_full or not donors.any():
-        return None
-    return _nearest_values(donors, values, (rows, cols))[1]
+    if not donors[crop].any():
+        return None, None, is_full
+    distance, nearest = _nearest_values(donors[crop], values[crop],
+                                        (rows - top, cols - left))
+    return nearest, distance, is_full
 
 
-def fill_holes(mask, holes, hole_class, ignore_index=255, background=None):
+def _settled(distance, is_full, margin):
+    """Targets whose donor found in a box grown by ``margin`` is the
+    nearest on the whole image: any donor outside is farther than the
+    margin (0.9 allows for the chamfer approximation)."""
+    if is_full:
+        return np.ones(len(distance), bool)
+    return distance <= 0.9 * margin
+
+
+def _fill_values(donors, rows, cols, values):
+    """Values of the nearest donor of each target pixel ``(rows, cols)``,
+    or ``None`` when there is no donor.
+
+    Searched in the targets' box grown by a margin; the targets whose
+    donor lies beyond it are searched again in their own box grown to
+    the farthest donor found (a far donor of a few targets costs a box
+    around them, not the image).
+    """
+    result, todo = None, np.arange(len(rows))
+    margin = _CROP_MARGIN
+    while len(todo):
+        nearest, distance, is_full = _nearest_in_box(
+            donors, rows[todo], cols[todo], values, margin)
+        if nearest is None:
+            if is_full or not donors.any():
+                return None  # no donor at all (else one in the box)
+            margin *= 2
+            continue
+        if result is None:
+            result = np.empty(len(rows), nearest.dtype)
+        settled = _settled(distance, is_full, margin)
+        result[todo[settled]] = nearest[settled]
+        todo = todo[~settled]
+        if len(todo):
+            far = float(distance[~settled].max())
+            margin = max(2 * margin, math.ceil(far / 0.9) + 1)
+    return result
+
+
+def _box_area(rect, margin, shape):
+    """Pixels in ``rect`` = (x, y, width, height) grown by ``margin``."""
+    x, y, width, height = rect
+    return ((min(y + height + margin, shape[0]) - max(y - margin, 0)) *
+            (min(x + width + margin, shape[1]) - max(x - margin, 0)))
+
+
+def _blob_groups(rows, cols, shape):
+    """The targets split into groups of nearby 8-connected blobs (boxes
+    grown by the margin that overlap are merged), as ``(rows, cols)``
+    pairs; one group when the groups' search boxes would cover about as
+    much as the targets' one box."""
+    top, left = rows.min(), cols.min()
+    pending = np.zeros((rows.max() - top + 1, cols.max() - left + 1),
+                       np.uint8)
+    pending[rows - top, cols - left] = 1
+    contours, _ = cv2.findContours(pending, cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    if len(contours) > _MAX_BLOBS:
+        return [(rows, cols)]
+    rects = [list(cv2.boundingRect(c)) for c in contours]
+    margin = 2 * _CROP_MARGIN  # boxes closer than this share a search
+    merged = True
+    while merged and len(rects) > 1:
+        merged, kept = False, []
+        for rect in rects:
+            x, y, width, height = rect
+            for other in kept:
+                ox, oy, owidth, oheight = other
+                if (x < ox + owidth + margin and ox < x + width + margin
+                        and y < oy + oheight + margin
+                        and oy < y + height + margin):
+                    right = max(x + width, ox + owidth)
+                    bottom = max(y + height, oy + oheight)
+                    other[0], other[1] = min(x, ox), min(y, oy)
+                    other[2], other[3] = right - other[0], bottom - other[1]
+                    merged = True
+                    break
+            else:
+                kept.append(rect)
+        rects = kept
+    if len(rects) < 2:
+        return [(rows, cols)]
+    searched = sum(
+        _box_area((x + left, y + top, width, height), _CROP_MARGIN, shape)
+        for x, y, width, height in rects)
+    one_box = (left, top, pending.shape[1], pending.shape[0])
+    if searched > 0.7 * _box_area(one_box, _CROP_MARGIN, shape):
+        return [(rows, cols)]
+    groups = []
+    for x, y, width, height in rects:
+        found_rows, found_cols = np.nonzero(pending[y:y + height,
+                                                    x:x + width])
+        pending[y:y + height, x:x + width] = 0
+        if len(found_rows):
+            groups.append((found_rows + (y + top), found_cols + (x + left)))
+    return groups
+
+
+def fill_holes(mask, holes, hole_class, ignore_index=255, background=None,
+               any_class_first=False):
     """Fill vacated pixels with the nearest other class.
 
     Args:
@@ -65,6 +166,14 @@ def fill_holes(mask, holes, hole_class, ignore_index=255, background=None):
         hole_class (np.ndarray): (H, W) class that vacated each hole.
         ignore_index (int): Ignored pixels are never donors.
         background (int, optional): Fallback class when no donor exists.
+        any_class_first (bool): First find each hole's nearest usable
+            pixel of any class, in one transform for all classes: where it
+            is of another class than the hole's, it is the nearest donor
+            (the donors of a class are a subset of the usable pixels that
+            holds it). Only the other holes are filled class by class.
+            The same rule, cheaper where whole regions were vacated
+            (drop); pixels at the same distance from two donors may get
+            the other one.
 
     Returns:
         np.ndarray: A filled copy of ``mask``.
@@ -75,10 +184,36 @@ def fill_holes(mask, holes, hole_class, ignore_index=255, background=None):
         return out
     usable = ~holes & (mask != ignore_index)
     classes = hole_class[rows, cols]
+    if any_class_first:
+        nearest = _fill_values(usable, rows, cols, mask)
+        if nearest is not None:
+            done = nearest != classes
+            out[rows[done], cols[done]] = nearest[done]
+            rest = ~done
+            rows, cols, classes = rows[rest], cols[rest], classes[rest]
     for cls in np.unique(classes):
         of_class = classes == cls
-        at = (rows[of_class], cols[of_class])
-        nearest = _fill_values(usable & (mask != cls), *at, mask)
+        donors = usable & (mask != cls)
+        # blob by blob where the holes lie apart; what is not settled
+        # there, together
+        groups = _blob_groups(rows[of_class], cols[of_class], mask.shape)
+        rest = groups
+        if len(groups) > 1:
+            rest = []
+            for group_rows, group_cols in groups:
+                nearest, distance, is_full = _nearest_in_box(
+                    donors, group_rows, group_cols, mask)
+                if nearest is None:
+                    rest.append((group_rows, group_cols))
+                    continue
+                settled = _settled(distance, is_full, _CROP_MARGIN)
+                out[group_rows[settled], group_cols[settled]] = \
+                    nearest[settled]
+                rest.append((group_rows[~settled], group_cols[~settled]))
+        at = tuple(np.concatenate(part) for part in zip(*rest))
+        if not len(at[0]):
+            continue
+        nearest = _fill_values(donors, *at, mask)
         if nearest is not None:
             out[at] = nearest
         elif background is not None and background != cls:

@@ -2,6 +2,7 @@
 import errno
 import io
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -46,6 +47,46 @@ def broken_link(path):
     return None
 
 
+_PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+# PIL mode of a grey PNG by bit depth; OpenCV decodes these to the same
+# array as Pillow in less time (a 16-bit Cityscapes instance map: ~3/4).
+_GREY_MODES = {8: 'L', 16: 'I;16'}
+
+
+def _chunks_intact(data):
+    """Whether every chunk of PNG ``data`` is complete with a matching CRC,
+    up to IEND."""
+    view, pos = memoryview(data), len(_PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        end = pos + 12 + int.from_bytes(data[pos:pos + 4], 'big')
+        if end > len(data) or zlib.crc32(view[pos + 4:end - 4]) != \
+                int.from_bytes(data[end - 4:end], 'big'):
+            return False
+        if data[pos + 4:pos + 8] == b'IEND':
+            return True
+        pos = end
+    return False
+
+
+def _read_grey_png(path):
+    """(array, mode) of an intact 8- or 16-bit grey PNG decoded by OpenCV,
+    or None for any other file (Pillow then reads it, or names what is
+    wrong: OpenCV would only warn on stderr)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    if len(data) < 33 or not data.startswith(_PNG_SIGNATURE) or \
+            data[12:16] != b'IHDR' or data[25] != 0 or \
+            data[24] not in _GREY_MODES or not _chunks_intact(data):
+        return None
+    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    dtype = np.uint8 if data[24] == 8 else np.uint16
+    if array is None or array.ndim != 2 or array.dtype != dtype:
+        return None  # e.g. a grey PNG with transparency
+    return array, _GREY_MODES[data[24]]
+
+
 def read_label_png(path):
     """(array, MaskFormat) of a single-channel PNG label map.
 
@@ -53,6 +94,9 @@ def read_label_png(path):
         NoiseError: The file is unreadable, a broken symlink, not PNG data
             (e.g. a JPEG named ``.png``) or not single-channel.
     """
+    grey = _read_grey_png(path)
+    if grey is not None:
+        return grey[0], MaskFormat(grey[1])
     try:
         with Image.open(path) as image:
             if image.format != 'PNG':

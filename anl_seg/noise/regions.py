@@ -46,6 +46,28 @@ class Regions:
                            minlength=len(self) + 1)[1:].astype(np.int64)
 
     @cached_property
+    def small_ids(self) -> Optional[np.ndarray]:
+        """``ids`` as uint8 when there are fewer than 256 regions (the
+        usual case; OpenCV's table lookups and histograms take it), else
+        None. Computed on first use."""
+        if len(self) >= 256:
+            return None
+        return self.ids.astype(np.uint8)
+
+    def box(self, index):
+        """Bounding box ``(rows, cols)`` of region ``index`` (0-based).
+
+        Without :attr:`boxes` computed, one compare and bounding
+        rectangle of this region (a fraction of labelling every box, for
+        the few regions a noise selects).
+        """
+        if 'boxes' in self.__dict__ or self.small_ids is None:
+            return self.boxes[index]
+        left, top, width, height = cv2.boundingRect(
+            cv2.compare(self.small_ids, int(index) + 1, cv2.CMP_EQ))
+        return slice(top, top + height), slice(left, left + width)
+
+    @cached_property
     def boxes(self) -> List[tuple]:
         from scipy import ndimage  # only here: keeps imports light
         return ndimage.find_objects(self.ids, max_label=len(self.classes))
@@ -84,11 +106,20 @@ def extract_regions(mask, ignore_index=255, background=None,
         Regions: The labelling.
     """
     mask = np.asarray(mask)
+    ids = np.zeros(mask.shape, dtype=np.int32)
+    classes, areas = [], None
+    if object_ids is None and mask.dtype == np.uint8:
+        # Every pixel of a class is in a region: no region mask needed.
+        counts = _histogram(mask)
+        for excluded in (ignore_index, background):
+            if excluded is not None and 0 <= excluded < 256:
+                counts[excluded] = 0
+        _number_components(np.flatnonzero(counts), lambda cls: cv2.compare(
+            mask, int(cls), cv2.CMP_EQ), ids, classes)
+        return Regions(ids=ids, classes=np.asarray(classes, dtype=np.int64))
     in_region = mask != ignore_index
     if background is not None:
         in_region &= mask != background
-    ids = np.zeros(mask.shape, dtype=np.int32)
-    classes, areas = [], None
     if object_ids is not None:
         if object_ids.shape != mask.shape:
             raise NoiseError(f'instance map shape {object_ids.shape} != '
@@ -115,12 +146,46 @@ def extract_regions(mask, ignore_index=255, background=None,
                    areas.astype(np.int64))
 
 
+def class_regions(mask, ignore_index=255, background=None):
+    """One region per class present (all its pixels, connected or not),
+    numbered by ascending class; ignored and background pixels in none.
+
+    The same labelling as :func:`extract_regions` with one object
+    everywhere, by one histogram and one table lookup on 8-bit masks.
+    """
+    mask = np.asarray(mask)
+    if mask.dtype != np.uint8:
+        return extract_regions(mask, ignore_index, background,
+                               np.ones(mask.shape, dtype=np.int32))
+    counts = _histogram(mask)
+    for excluded in (ignore_index, background):
+        if excluded is not None and 0 <= excluded < 256:
+            counts[excluded] = 0
+    classes = np.flatnonzero(counts)
+    lookup = np.zeros(256, dtype=np.int32)
+    lookup[classes] = np.arange(1, len(classes) + 1, dtype=np.int32)
+    return Regions(ids=cv2.LUT(mask, lookup), classes=classes.astype(np.int64),
+                   known_areas=counts[classes])
+
+
 def _label_components(mask, in_region, ids, classes):
     """Number the connected components of each class within ``in_region``
     after the regions so far (``ids``, ``classes``, both updated)."""
     if not in_region.any():  # e.g. VOC: every object pixel has an instance
         return
-    present, component_of = _class_masks(mask, in_region)
+    _number_components(*_class_masks(mask, in_region), ids, classes)
+
+
+def _histogram(mask):
+    """int64 (256,) pixel count per value of an 8-bit mask."""
+    return cv2.calcHist([np.ascontiguousarray(mask)], [0], None, [256],
+                        [0, 256]).ravel().astype(np.int64)
+
+
+def _number_components(present, component_of, ids, classes):
+    """Number the connected components of each class in ``present``
+    (``component_of(cls)``: its uint8 mask) after the regions so far
+    (``ids``, ``classes``, both updated)."""
     for cls in present:
         component = component_of(cls)
         # label only the class's bounding box: most classes cover a part.
@@ -133,8 +198,11 @@ def _label_components(mask, in_region, ids, classes):
         # (WithStats would give the areas, but costs 6x the labelling)
         count, labels = cv2.connectedComponents(
             component, connectivity=8, ltype=cv2.CV_32S)
-        # ids = labels + offset on the component only
-        np.add(labels, len(classes), out=ids[box], where=component != 0)
+        # ids = labels + offset on the component only (ids are 0 there,
+        # labels 0 elsewhere: an OpenCV masked add, then an or)
+        cv2.add(labels, len(classes), dst=labels, mask=component)
+        target = ids[box]
+        target |= labels
         classes.extend([int(cls)] * (count - 1))
 
 

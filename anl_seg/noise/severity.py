@@ -22,26 +22,108 @@ import numpy as np
 _KERNEL = np.ones((3, 3), np.uint8)
 
 
-def _nearest_valid(valid):
-    """int32 (H, W): for each pixel, the label OpenCV gives the nearest
-    valid pixel (5x5 chamfer distance); valid pixels are numbered 1..K
-    in raster order and keep their own number."""
-    return cv2.distanceTransformWithLabels(
+# The 5x5 chamfer transform reaches 2 pixels per step.
+_REACH = 2
+# More separate ignored areas than this are transformed as one box.
+_MAX_BOXES = 32
+
+
+def _sources_in(valid):
+    """Flat indices ``(ignored, source)`` within ``valid`` (a whole array)
+    of each ignored pixel and the valid pixel whose label it takes.
+
+    OpenCV numbers the valid pixels 1..K in raster order and gives each
+    pixel the number of its nearest; the k-th valid pixel is found from
+    the ignored ones alone (those before it), not by indexing the whole
+    array.
+    """
+    nearest = cv2.distanceTransformWithLabels(
         (~valid).view(np.uint8), cv2.DIST_L2, 5,
         labelType=cv2.DIST_LABEL_PIXEL)[1]
+    ignored = np.flatnonzero(~valid)
+    rank = nearest.ravel()[ignored].astype(np.int64) - 1
+    # valid pixels before each ignored one (non-decreasing)
+    valid_before = ignored - np.arange(len(ignored))
+    return ignored, rank + np.searchsorted(valid_before, rank, side='right')
 
 
-def _filled(mask, valid, nearest):
-    """``mask`` with each ignored pixel set to its nearest valid label,
-    in a dtype OpenCV's morphology takes (uint8, else uint16)."""
-    labels = mask if mask.dtype == np.uint8 else mask.astype(np.uint16)
-    if nearest is None:
-        return labels
-    # label k of _nearest_valid is the k-th valid pixel in raster order
-    lookup = np.concatenate([labels[:1, :1].ravel(), labels[valid]])
+def _ignored_boxes(ignored):
+    """Disjoint boxes ``(top, bottom, left, right)`` that together hold
+    every ignored pixel, each holding whole groups of ignored pixels
+    within the transform's reach of one another; None when there are
+    many."""
+    grown = cv2.dilate(ignored.view(np.uint8), _KERNEL)  # reach 2: touch
+    contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    if len(contours) > _MAX_BOXES:
+        return None
+    boxes = []
+    for contour in contours:
+        left, top, width, height = cv2.boundingRect(contour)
+        box = [top, top + height, left, left + width]
+        merged = True
+        while merged:  # merge with every box it overlaps
+            merged = False
+            for other in boxes:
+                if (box[0] < other[1] and other[0] < box[1]
+                        and box[2] < other[3] and other[2] < box[3]):
+                    boxes.remove(other)
+                    box = [min(box[0], other[0]), max(box[1], other[1]),
+                           min(box[2], other[2]), max(box[3], other[3])]
+                    merged = True
+                    break
+        boxes.append(box)
+    return boxes
+
+
+def _fill_sources(valid):
+    """Flat indices ``(ignored, source)``: each ignored pixel and the
+    valid pixel whose label it takes, the nearest one by OpenCV's 5x5
+    chamfer distance.
+
+    An ignored pixel's result depends only on the ignored pixels within
+    reach of it, step by step, and the valid ones around them: each
+    group of them is transformed in its own box grown by the reach (the
+    same results as on the whole image, at the cost of the void areas).
+    """
     ignored = ~valid
+    boxes = _ignored_boxes(ignored)
+    height, width = valid.shape
+    if not boxes or sum((b[1] - b[0]) * (b[3] - b[2])
+                            for b in boxes) * 2 > valid.size:
+        return _sources_in(valid)
+    all_ignored, all_sources = [], []
+    for top, bottom, left, right in boxes:
+        crop_top, crop_left = max(top - _REACH, 0), max(left - _REACH, 0)
+        crop_bottom = min(bottom + _REACH, height)
+        crop_right = min(right + _REACH, width)
+        crop = np.ascontiguousarray(valid[crop_top:crop_bottom,
+                                          crop_left:crop_right])
+        at, source = _sources_in(crop)
+        crop_width = crop_right - crop_left
+        rows, cols = np.divmod(at, crop_width)
+        # only the box's own pixels: the margin's belong to other boxes
+        inside = ((rows >= top - crop_top) & (rows < bottom - crop_top) &
+                  (cols >= left - crop_left) & (cols < right - crop_left))
+        for flat, out in ((at[inside], all_ignored),
+                          (source[inside], all_sources)):
+            rows, cols = np.divmod(flat, crop_width)
+            out.append((rows + crop_top) * width + cols + crop_left)
+    return np.concatenate(all_ignored), np.concatenate(all_sources)
+
+
+def _filled(mask, sources):
+    """``mask`` with each ignored pixel set to its nearest valid label
+    (``sources`` from :func:`_fill_sources`, or None when nothing is
+    ignored), in a dtype OpenCV's morphology takes (uint8, else uint16).
+    """
+    labels = mask if mask.dtype == np.uint8 else mask.astype(np.uint16)
+    if sources is None:
+        return labels
+    ignored, source = sources
     labels = labels.copy()
-    labels[ignored] = lookup[nearest[ignored]]
+    flat = labels.reshape(-1)
+    flat[ignored] = flat[source]
     return labels
 
 
@@ -60,12 +142,12 @@ def _boundaries(masks, ignore_index):
         if not valid.any():
             edges.append(np.zeros(mask.shape, np.uint8))
             continue
-        nearest = None
+        sources = None
         if not valid.all():
             if shared is None or not np.array_equal(shared[0], valid):
-                shared = (valid, _nearest_valid(valid))
-            nearest = shared[1]
-        edges.append(_edges(_filled(mask, valid, nearest)))
+                shared = (valid, _fill_sources(valid))
+            sources = shared[1]
+        edges.append(_edges(_filled(mask, sources)))
     return edges
 
 
