@@ -102,3 +102,27 @@ def test_retest_cells_tables_cached_cells(tmp_path):
     with pytest.raises(SystemExit):
         retest_cells.main([str(tmp_path / 'work'), '--data-root',
                            str(tmp_path), '--out', str(out)])
+
+
+def test_replay_turning_points_tells_same_from_changed(tmp_path, capsys):
+    import numpy as np
+
+    from anl_seg.correction.turning_point import saturating_curve
+    from benchmarks import replay_turning_points as replay_script
+    x = np.arange(1, 21, dtype=float)
+    learned = saturating_curve(x, 0.8, 1.0, 3.0)
+    weak = saturating_curve(x, 0.05, 1.0, 3.0)  # flat but barely learned
+    history = [
+        dict(iter=10 * int(i), iou_given=[float(a), float(b)])
+        for i, a, b in zip(x, learned, weak)]
+    turned_at = replay_script.replay(history, 0.1, 4, 0.0)
+    assert turned_at[0] is not None and turned_at[1] is not None
+    path = tmp_path / 'history.json'
+    path.write_text(json.dumps(dict(history=history, turned_at=turned_at)))
+    replay_script.main([str(path), '--min-fit', '0.01'])
+    assert 'same decisions' in capsys.readouterr().out
+    replay_script.main([str(path), '--min-fit', '0.1'])
+    assert f'class 1 {turned_at[1]} -> None' in capsys.readouterr().out
+    with pytest.raises(SystemExit, match='does not give'):
+        replay_script.main([str(path), '--min-fit', '0.1',
+                            '--old-min-fit', '0.1'])

@@ -7,9 +7,9 @@ registered here.
 from .relabel import class_thresholds, relabel
 from .store import CorrectionStore
 from .transform import LoadCorrectedLabels
-from .turning_point import fit_saturating_curve, turning_point
+from .turning_point import fit_saturating_curve, newly_turned, turning_point
 
 __all__ = [
     'CorrectionStore', 'LoadCorrectedLabels', 'class_thresholds',
-    'fit_saturating_curve', 'relabel', 'turning_point'
+    'fit_saturating_curve', 'newly_turned', 'relabel', 'turning_point'
 ]

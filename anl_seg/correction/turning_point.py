@@ -92,3 +92,31 @@ def turning_point(x, y, slope_ratio=0.1, reference=None, horizon=None,
     flat = ((saturating_slope(grid, *params) < slope_ratio * early) &
             (saturating_curve(grid, *params) >= min_fit))
     return float(grid[np.argmax(flat)]) if flat.any() else float('inf')
+
+
+def newly_turned(curves, active, slope_ratio=0.1, min_passes=4,
+                 min_fit=0.0):
+    """Classes whose turning point the latest pass has reached.
+
+    Args:
+        curves (sequence[sequence[float | None]]): One row per pass so far,
+            each class's training IoU against the given masks (``None``:
+            class absent from the pass).
+        active (array[bool]): Classes that have turned already.
+        slope_ratio, min_passes, min_fit: As :func:`turning_point`
+            (``min_passes`` is its ``min_points``).
+
+    Returns:
+        list[int]: The classes that turn now.
+    """
+    passes = len(curves)
+    if passes < min_passes:
+        return []
+    x = np.arange(1, passes + 1)
+    turned = []
+    for c in np.flatnonzero(~np.asarray(active, dtype=bool)):
+        y = np.array([np.nan if row[c] is None else row[c] for row in curves])
+        if passes >= turning_point(x, y, slope_ratio, min_points=min_passes,
+                                   min_fit=min_fit):
+            turned.append(int(c))
+    return turned

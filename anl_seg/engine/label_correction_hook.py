@@ -14,7 +14,7 @@ from anl_seg.correction.relabel import (
 )
 from anl_seg.correction.store import CorrectionStore
 from anl_seg.correction.transform import LoadCorrectedLabels
-from anl_seg.correction.turning_point import turning_point
+from anl_seg.correction.turning_point import newly_turned
 
 from .fit_monitor_hook import FitMonitorHook
 
@@ -315,17 +315,11 @@ class LabelCorrectionHook(FitMonitorHook):
                 None if np.isnan(v) else float(v) for v in confidence
             ]
             record['self_confidence'] = self.self_confidence
-        passes = len(self.history)
-        if passes >= self.min_passes:
-            x = np.arange(1, passes + 1)
-            for c in np.flatnonzero(~self.active):
-                y = [r['iou_given'][c] for r in self.history]
-                y = np.array([np.nan if v is None else v for v in y])
-                if passes >= turning_point(x, y, self.slope_ratio,
-                                           min_points=self.min_passes,
-                                           min_fit=self.min_fit):
-                    self.active[c] = True
-                    self.turned_at[c] = record['iter']
+        for c in newly_turned([r['iou_given'] for r in self.history],
+                              self.active, self.slope_ratio,
+                              self.min_passes, self.min_fit):
+            self.active[c] = True
+            self.turned_at[c] = record['iter']
         record['correcting'] = [int(c) for c in np.flatnonzero(self.active)]
 
     def report_extra(self, record):
