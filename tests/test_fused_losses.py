@@ -327,3 +327,44 @@ def test_compile_failure_falls_back_to_eager_once(monkeypatch):
         assert_same('anl_fl', logits, label, impl='compiled')
     assert compiled._failed
     assert not compiled.compile_supported(torch.device('cpu'))
+
+
+@needs_compile
+@pytest.mark.parametrize('grad_in_forward', [True, False])
+@pytest.mark.parametrize('name', ['anl_ce', 'anl_fl', 'nce_rce'])
+def test_compiled_runners_match_reference_for_every_reduction(
+        name, grad_in_forward, monkeypatch):
+    # Small inputs compute the gradient in the forward call, large ones in
+    # a backward call; both, for the fused mean and the general reduction.
+    monkeypatch.setattr(compiled, 'GRAD_IN_FORWARD_MAX_ELEMENTS',
+                        1 << 30 if grad_in_forward else 0)
+    logits, label = make_batch((2, 5, 6, 7))
+    weight = torch.rand(label.shape, generator=torch.Generator().manual_seed(
+        3))
+    for kwargs in (dict(), dict(reduction_override='none'),
+                   dict(weight=weight), dict(avg_factor=7.0)):
+        assert_same(name, logits, label, impl='compiled', **kwargs)
+
+
+@needs_compile
+@pytest.mark.parametrize('loss_weight', [1.0, 0.4])
+@pytest.mark.parametrize('impl', ['fused', 'compiled'])
+def test_backward_twice_and_scaled_mean(impl, loss_weight):
+    # The fast mean hands its saved gradient on as it is when the incoming
+    # gradient is 1: a retained graph run twice, or a loss scaled
+    # afterwards, must still give the reference gradients.
+    logits, label = make_batch((2, 5, 6, 7))
+    grads = []
+    for loss in (build('anl_ce', 'reference', loss_weight=loss_weight),
+                 build('anl_ce', impl, loss_weight=loss_weight)):
+        leaf = logits.clone().requires_grad_(True)
+        value = loss(leaf, label)
+        value.backward(retain_graph=True)
+        first = leaf.grad.clone()
+        value.backward(retain_graph=True)
+        (3 * value).backward()
+        grads.append((first, leaf.grad))
+    (ref_first, ref_total), (first, total) = grads
+    torch.testing.assert_close(first, ref_first, rtol=1e-4, atol=1e-7)
+    torch.testing.assert_close(total, 5 * ref_first, rtol=1e-4, atol=1e-7)
+    torch.testing.assert_close(total, ref_total, rtol=1e-4, atol=1e-7)

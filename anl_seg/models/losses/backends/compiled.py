@@ -102,43 +102,124 @@ _forwards = {}
 _backwards = {}
 
 
+def _compiled(cache, key, make):
+    """The compiled function of ``key`` in ``cache``, made by ``make()``
+    on first use."""
+    if key not in cache:
+        cache[key] = _compile(make(), len(cache))
+    return cache[key]
+
+
 class COMPILED:
     """:func:`eager.forward` and :func:`eager.backward`, compiled once per
-    formula (and ``ignore_index`` ...); eager once compiling has failed."""
+    formula (and ``ignore_index`` ...); eager once compiling has failed.
+
+    Two compiled calls per step: forward keeps per-pixel values only,
+    backward reads the logits again.
+    """
 
     @staticmethod
-    def forward(x, y, formula, ignore_index, needs_grad, prob_sums=False):
-        key = (formula, ignore_index, needs_grad, prob_sums)
-        if key not in _forwards:
+    def forward(x, y, formula, ignore_index, needs_grad, prob_sums=False,
+                mean=False):
+
+        def make():
 
             def forward(x, y):
                 return eager.forward(x, y, formula, ignore_index, needs_grad,
-                                     prob_sums)
+                                     prob_sums, mean)
 
-            _forwards[key] = _compile(forward, len(_forwards))
-        return _forwards[key](x, y)
+            return forward
+
+        key = (formula, ignore_index, needs_grad, prob_sums, mean)
+        return _compiled(_forwards, key, make)(x, y)
 
     @staticmethod
-    def backward(x, y, scale, shift, log_norm, b, offset, varying, formula,
-                 ignore_index, prob_grad=None):
+    def backward(x, y, grad_loss, saved, formula, ignore_index,
+                 prob_grad=None, mean=False):
+        scale, saved = eager.incoming_scale(grad_loss, x, y, saved, mean)
         if not _failed:
+
+            def make():
+
+                def backward(x, y, scale, prob_grad, *saved):
+                    return eager.backward_of(x, y, scale, saved, formula,
+                                             ignore_index, prob_grad)
+
+                return backward
+
             key = (formula, ignore_index, prob_grad is None)
-            if key not in _backwards:
-
-                def backward(x, y, scale, shift, log_norm, b, offset,
-                             prob_grad, *varying):
-                    return eager.backward(x, y, scale, shift, log_norm, b,
-                                          offset, varying, formula,
-                                          ignore_index, prob_grad)
-
-                _backwards[key] = _compile(backward, len(_backwards))
             try:
-                return _backwards[key](x, y, scale, shift, log_norm, b,
-                                       offset, prob_grad, *varying)
+                return _compiled(_backwards, key, make)(x, y, scale,
+                                                        prob_grad, *saved)
             except Exception as exc:  # no compiler, unsupported op, ...
                 _give_up(exc)
-        return eager.backward(x, y, scale, shift, log_norm, b, offset,
-                              varying, formula, ignore_index, prob_grad)
+        return eager.backward_of(x, y, scale, saved, formula, ignore_index,
+                                 prob_grad)
+
+
+class COMPILED_GRAD_IN_FORWARD:
+    """:func:`eager.forward` and :func:`eager.backward` (at scale 1) in one
+    compiled call; backward scales the saved gradient.
+
+    One compiled call and one product per step instead of two calls: on
+    small inputs each call's fixed cost weighs more than the work, and
+    saving a gradient of the logits' size costs little memory. Not with
+    class probability sums (their gradient comes only in backward).
+    """
+
+    @staticmethod
+    def forward(x, y, formula, ignore_index, needs_grad, prob_sums=False,
+                mean=False):
+        if not needs_grad or prob_sums:
+            return COMPILED.forward(x, y, formula, ignore_index, needs_grad,
+                                    prob_sums, mean)
+
+        def make():
+
+            def forward_and_grad(x, y):
+                loss, *saved = eager.forward(x, y, formula, ignore_index,
+                                             True, mean=mean)
+                scale = torch.ones_like(saved[0])
+                if mean:  # the gradient of the mean, at incoming gradient 1
+                    scale = scale / saved.pop()
+                return loss, eager.backward_of(x, y, scale, saved, formula,
+                                               ignore_index)
+
+            return forward_and_grad
+
+        key = (formula, ignore_index, 'grad', mean)
+        return _compiled(_forwards, key, make)(x, y)
+
+    @staticmethod
+    def backward(x, y, grad_loss, saved, formula, ignore_index,
+                 prob_grad=None, mean=False):
+        if len(saved) > 1:  # saved by COMPILED.forward
+            return COMPILED.backward(x, y, grad_loss, saved, formula,
+                                     ignore_index, prob_grad, mean)
+        (grad, ) = saved
+        if grad_loss is None:
+            return torch.zeros_like(grad)
+        grad_loss = grad_loss.to(grad.dtype)
+        if not mean:
+            return grad * grad_loss.reshape(y.shape).unsqueeze(1)
+        if grad.device.type == 'cpu' and grad_loss.item() == 1:
+            # loss.backward(): the gradient as it is, no copy (autograd
+            # copies it if it must keep it, e.g. under retain_graph)
+            return grad
+        return grad * grad_loss
+
+
+#: Below this many logits, the compiled path computes the gradient in the
+#: forward call (:class:`COMPILED_GRAD_IN_FORWARD`).
+GRAD_IN_FORWARD_MAX_ELEMENTS = 1 << 20
+
+
+def runner_for(logits: Tensor, prob_sums: bool = False):
+    """The compiled functions :func:`pixel_loss` runs on ``logits``."""
+    if (logits.numel() < GRAD_IN_FORWARD_MAX_ELEMENTS and not prob_sums
+            and logits.dtype in (torch.float32, torch.float64)):
+        return COMPILED_GRAD_IN_FORWARD
+    return COMPILED
 
 
 def _give_up(exc: Exception):
@@ -151,14 +232,15 @@ def _give_up(exc: Exception):
 
 
 def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
-               prob_sums: bool = False):
+               prob_sums: bool = False, mean: bool = False):
     """:func:`eager.pixel_loss` on the compiled path (eager if compiling is
     not possible)."""
     if not _failed:
         try:
             return eager.pixel_loss(logits, label, formula, ignore_index,
-                                    COMPILED, prob_sums)
+                                    runner_for(logits, prob_sums), prob_sums,
+                                    mean)
         except Exception as exc:  # no compiler, unsupported op, ...
             _give_up(exc)
     return eager.pixel_loss(logits, label, formula, ignore_index,
-                            prob_sums=prob_sums)
+                            prob_sums=prob_sums, mean=mean)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .reference import compute_dtype, gather_target_log_prob
+from .reference import compute_dtype, gather_target_log_prob, mean_divisor
 
 
 def varying_terms(formula):
@@ -26,18 +26,24 @@ def varying_terms(formula):
 
 
 def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
-            needs_grad: bool, prob_sums: bool = False):
-    """Per-pixel loss of logits ``(N, C, P)``, 0 at ignored pixels; if
+            needs_grad: bool, prob_sums: bool = False, mean: bool = False):
+    """Per-pixel loss of logits ``(N, C, P)``, 0 at ignored pixels (with
+    ``mean``, its :func:`~.reference.mean_over_valid`, and last, the
+    divisor of that mean, for backward); if
     ``prob_sums``, the softmax summed per class over the valid pixels,
     ``(C,)``; if ``needs_grad``, what :func:`backward` needs: ``shift``,
     ``log_norm``, ``b``, ``offset`` (``sum a_i phi_i'`` of the constant
-    slopes) and one ``a_i`` per varying term, all ``(N, P)``, the
-    coefficients 0 at ignored pixels."""
+    slopes), ``total`` (``sum_k g_k``, None on the eager path) and one
+    ``a_i`` per varying term, all ``(N, P)``, the coefficients 0 at ignored
+    pixels."""
     log_prob = F.log_softmax(x.to(compute_dtype(x)), dim=1)
     valid = y != ignore_index
     target = gather_target_log_prob(log_prob, y, ignore_index)
     sums = [term.class_sum(log_prob) for term in formula.terms]
     loss = torch.where(valid, formula.value(target, *sums), 0.0)
+    if mean:  # reference.mean_over_valid, keeping the divisor
+        divisor = mean_divisor(valid, loss.dtype)
+        loss = loss.sum() / divisor
     outputs = (loss, )
     if prob_sums:
         outputs += (class_prob_sums(log_prob, valid), )
@@ -50,13 +56,24 @@ def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
     zero = torch.zeros_like(target)
     b = zero if d_target is None else torch.where(valid, d_target, 0.0)
     offset, varying = zero, []
+    # sum_k g_k: compiled, here, where log p is at hand, so that backward
+    # is one pass without a reduction; eager, in backward, from the
+    # weighted slopes it builds anyway (here a slope copy would cost memory)
+    total = b if torch.compiler.is_compiling() else None
     for term, d_sum in zip(formula.terms, d_sums):
         d_sum = zero if d_sum is None else torch.where(valid, d_sum, 0.0)
         if term.constant_slope is None:
             varying.append(d_sum)
+            if total is not None:
+                total = total + d_sum * term.slope(log_prob).sum(dim=1)
         else:
             offset = offset + term.constant_slope * d_sum
-    return (*outputs, shift, log_norm, b, offset, *varying)
+    if total is not None:
+        total = total + offset * x.shape[1]
+    saved = (shift, log_norm, b, offset, total, *varying)
+    if mean:  # every pixel's scale in backward: incoming gradient / divisor
+        saved += (divisor, )
+    return (*outputs, *saved)
 
 
 def class_prob_sums(log_prob: Tensor, valid: Tensor) -> Tensor:
@@ -72,7 +89,7 @@ CHUNK_ELEMENTS = 1 << 15
 
 
 def backward(x: Tensor, y: Tensor, scale: Tensor, shift: Tensor,
-             log_norm: Tensor, b: Tensor, offset: Tensor,
+             log_norm: Tensor, b: Tensor, offset: Tensor, total: Tensor,
              varying: Sequence[Tensor], formula, ignore_index: int,
              prob_grad: Optional[Tensor] = None) -> Tensor:
     """``dL/dz`` ``(N, C, P)`` times the incoming per-pixel ``scale``, plus
@@ -83,7 +100,7 @@ def backward(x: Tensor, y: Tensor, scale: Tensor, shift: Tensor,
     the slope being added are alive; with more than one varying slope that
     is done chunk by chunk (memory of mmseg's CE at most).
     """
-    args = (scale, shift, log_norm, b, offset, *varying)
+    args = (scale, shift, log_norm, b, offset, total, *varying)
     pixels = x.shape[2]
     step = max(1, CHUNK_ELEMENTS // max(1, x.shape[0] * x.shape[1]))
     if (torch.compiler.is_compiling() or len(varying) < 2
@@ -94,13 +111,14 @@ def backward(x: Tensor, y: Tensor, scale: Tensor, shift: Tensor,
     for start in range(0, pixels, step):
         part = slice(start, start + step)
         grad[:, :, part] = _backward(
-            x[:, :, part], y[:, part], *[arg[:, part] for arg in args],
+            x[:, :, part], y[:, part],
+            *[None if arg is None else arg[:, part] for arg in args],
             formula=formula, ignore_index=ignore_index, prob_grad=prob_grad)
     return grad
 
 
-def _backward(x, y, scale, shift, log_norm, b, offset, *varying, formula,
-              ignore_index, prob_grad):
+def _backward(x, y, scale, shift, log_norm, b, offset, total, *varying,
+              formula, ignore_index, prob_grad):
     log_prob = (x.to(shift.dtype) - shift.unsqueeze(1)).sub_(
         log_norm.unsqueeze(1))
     b, offset = b * scale, offset * scale
@@ -119,9 +137,12 @@ def _backward(x, y, scale, shift, log_norm, b, offset, *varying, formula,
                 if slope.dtype == torch.bool else slope.mul_(a))
         weighted = part if weighted is None else weighted.add_(part)
         del slope, part
-    total = offset * x.shape[1] + b  # sum_k g_k
-    if weighted is not None:
-        total = total + weighted.sum(dim=1)
+    if total is None:  # eager: sum_k g_k from the weighted slopes
+        total = offset * x.shape[1] + b
+        if weighted is not None:
+            total = total + weighted.sum(dim=1)
+    else:
+        total = total * scale
     # exp in place: log p is not needed any more
     prob = log_prob.exp_()
     if prob_grad is None:
@@ -145,42 +166,74 @@ def _backward(x, y, scale, shift, log_norm, b, offset, *varying, formula,
     return grad.to(x.dtype)
 
 
+def backward_of(x, y, scale, saved, formula, ignore_index, prob_grad=None):
+    """:func:`backward` of what :func:`forward` saved (without the mean's
+    divisor)."""
+    shift, log_norm, b, offset, total, *varying = saved
+    return backward(x, y, scale, shift, log_norm, b, offset, total, varying,
+                    formula, ignore_index, prob_grad)
+
+
+def incoming_scale(grad_loss: Optional[Tensor], x: Tensor, y: Tensor,
+                   saved: Sequence[Tensor], mean: bool):
+    """Each pixel's incoming gradient ``(N, P)`` in the compute dtype, and
+    ``saved`` without the mean's divisor (last, with ``mean``)."""
+    dtype = compute_dtype(x)
+    if mean:
+        *saved, divisor = saved
+    if grad_loss is None:
+        scale = torch.zeros(y.shape, dtype=dtype, device=y.device)
+    elif mean:
+        scale = (grad_loss.to(dtype) / divisor).expand(y.shape)
+    else:
+        scale = grad_loss.to(dtype).reshape(y.shape)
+    return scale, saved
+
+
 class EAGER:
-    """The functions :class:`PixelLossFunction` runs on the eager path."""
+    """The functions :class:`PixelLossFunction` runs on the eager path:
+    :func:`forward`, and :func:`backward` of what it saved."""
 
     forward = staticmethod(forward)
-    backward = staticmethod(backward)
+
+    @staticmethod
+    def backward(x, y, grad_loss, saved, formula, ignore_index,
+                 prob_grad=None, mean=False):
+        scale, saved = incoming_scale(grad_loss, x, y, saved, mean)
+        return backward_of(x, y, scale, saved, formula, ignore_index,
+                           prob_grad)
 
 
 class PixelLossFunction(torch.autograd.Function):
-    """Per-pixel loss ``(N, P)`` of logits ``(N, C, P)``, and with
+    """Per-pixel loss ``(N, ...)`` of logits ``(N, C, ...)`` (with
+    ``mean``, its :func:`~.reference.mean_over_valid`), and with
     ``prob_sums`` the softmax summed per class over the valid pixels;
     ``run`` gives :func:`forward` and :func:`backward` (eager, or
-    compiled)."""
+    compiled). Flattens the pixels itself: no view nodes in the graph."""
 
     @staticmethod
-    def forward(ctx, logits, label, formula, ignore_index, run, prob_sums):
+    def forward(ctx, logits, label, formula, ignore_index, run, prob_sums,
+                mean):
+        x, y = flat(logits, label)
         needs_grad = ctx.needs_input_grad[0]
-        outputs = run.forward(logits, label, formula, ignore_index,
-                              needs_grad, prob_sums)
+        outputs = run.forward(x, y, formula, ignore_index, needs_grad,
+                              prob_sums, mean)
         num_outputs = 2 if prob_sums else 1
         if needs_grad:
             ctx.formula, ctx.ignore_index, ctx.run = formula, ignore_index, run
-            ctx.save_for_backward(logits, label, *outputs[num_outputs:])
+            ctx.mean, ctx.shape = mean, logits.shape
+            ctx.save_for_backward(x, y, *outputs[num_outputs:])
         ctx.set_materialize_grads(False)
-        return outputs[0] if num_outputs == 1 else outputs[:2]
+        loss = outputs[0] if mean else outputs[0].reshape(label.shape)
+        return loss if num_outputs == 1 else (loss, outputs[1])
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_loss, prob_grad=None):
-        logits, label, shift, log_norm, b, offset, *varying = \
-            ctx.saved_tensors
-        if grad_loss is None:
-            grad_loss = torch.zeros_like(shift)
-        grad = ctx.run.backward(logits, label, grad_loss.to(shift.dtype),
-                                shift, log_norm, b, offset, varying,
-                                ctx.formula, ctx.ignore_index, prob_grad)
-        return grad, None, None, None, None, None
+        x, y, *saved = ctx.saved_tensors
+        grad = ctx.run.backward(x, y, grad_loss, saved, ctx.formula,
+                                ctx.ignore_index, prob_grad, ctx.mean)
+        return grad.reshape(ctx.shape), None, None, None, None, None, None
 
 
 def flat(logits: Tensor, label: Tensor):
@@ -192,13 +245,10 @@ def flat(logits: Tensor, label: Tensor):
 
 
 def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
-               run=EAGER, prob_sums: bool = False):
-    """Per-pixel loss ``(N, ...)``, and with ``prob_sums`` the class
+               run=EAGER, prob_sums: bool = False, mean: bool = False):
+    """Per-pixel loss ``(N, ...)`` (with ``mean``, its
+    :func:`~.reference.mean_over_valid`), and with ``prob_sums`` the class
     probability sums ``(C,)``; ``run``: the eager functions or their
     compiled versions."""
-    x, y = flat(logits, label)
-    out = PixelLossFunction.apply(x, y, formula, ignore_index, run,
-                                  prob_sums)
-    if prob_sums:
-        return out[0].reshape(label.shape), out[1]
-    return out.reshape(label.shape)
+    return PixelLossFunction.apply(logits, label, formula, ignore_index, run,
+                                   prob_sums, mean)
