@@ -350,9 +350,9 @@ def test_compiled_runners_match_reference_for_every_reduction(
 @pytest.mark.parametrize('loss_weight', [1.0, 0.4])
 @pytest.mark.parametrize('impl', ['fused', 'compiled'])
 def test_backward_twice_and_scaled_mean(impl, loss_weight):
-    # The fast mean hands its saved gradient on as it is when the incoming
-    # gradient is 1: a retained graph run twice, or a loss scaled
-    # afterwards, must still give the reference gradients.
+    # The compiled path saves the gradient of the mean in forward: a
+    # retained graph run twice, or a loss scaled afterwards, must still
+    # give the reference gradients (autograd accumulates in place).
     logits, label = make_batch((2, 5, 6, 7))
     grads = []
     for loss in (build('anl_ce', 'reference', loss_weight=loss_weight),

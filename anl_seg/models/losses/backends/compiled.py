@@ -199,14 +199,12 @@ class COMPILED_GRAD_IN_FORWARD:
         (grad, ) = saved
         if grad_loss is None:
             return torch.zeros_like(grad)
+        # a new tensor, never the saved one: autograd may accumulate into
+        # what backward returns, and a retained graph needs it again
         grad_loss = grad_loss.to(grad.dtype)
-        if not mean:
-            return grad * grad_loss.reshape(y.shape).unsqueeze(1)
-        if grad.device.type == 'cpu' and grad_loss.item() == 1:
-            # loss.backward(): the gradient as it is, no copy (autograd
-            # copies it if it must keep it, e.g. under retain_graph)
-            return grad
-        return grad * grad_loss
+        if mean:  # the saved gradient is the mean's already
+            return grad * grad_loss
+        return grad * grad_loss.reshape(y.shape).unsqueeze(1)
 
 
 #: Below this many logits, the compiled path computes the gradient in the
