@@ -104,23 +104,33 @@ class _DirectCall:
 
     Dynamo's frame hook and guards cost tens of microseconds a call, as
     much as a loss's kernels on small inputs. When dynamo compiles a static
-    graph whose inputs are the call's tensors, in order, and whose result
-    is the call's, its compiled function is kept under the call's
-    signature (each tensor's shape, strides, dtype and device, grad mode
-    and autocast state) and later called directly; anything else (dynamic
-    shapes, a graph that is reused for other inputs) goes through dynamo.
+    graph whose inputs are arguments of the call and whose results are the
+    call's, its compiled function is kept under the call's signature (each
+    tensor's shape, strides, dtype and device, grad mode and autocast
+    state) and later called directly; anything else (dynamic shapes, a
+    graph that is reused for other inputs) goes through dynamo.
     """
 
     def __init__(self, fn, options):
         self._compiled = torch.compile(fn, backend=self._backend,
                                        options=options)
+        parameters = inspect.signature(fn).parameters.values()
+        self._names = [p.name for p in parameters
+                       if p.kind == p.POSITIONAL_OR_KEYWORD]
+        self._varargs = next(
+            (p.name for p in parameters if p.kind == p.VAR_POSITIONAL), None)
         self._direct = {}
         self._captured = []
 
     def _backend(self, graph, example_inputs):
         from torch._inductor.compile_fx import compile_fx
+
+        # read before compiling, which drops this metadata
+        inputs = [(getattr(node.meta.get('grapharg'), 'source', None),
+                   node.meta.get('example_value'))
+                  for node in graph.graph.nodes if node.op == 'placeholder']
         compiled_fn = compile_fx(graph, example_inputs)
-        self._captured.append((graph, compiled_fn))
+        self._captured.append((inputs, compiled_fn))
         return compiled_fn
 
     @staticmethod
@@ -132,35 +142,61 @@ class _DirectCall:
                 *((arg.shape, arg.stride(), arg.dtype, arg.device)
                   for arg in args))
 
+    def _argument_of(self, source):
+        """Index of the argument dynamo read a graph input from, or None.
+        """
+        name = getattr(source, 'local_name', None)
+        if name is not None and name in self._names:
+            return self._names.index(name)
+        base, index = getattr(source, 'base', None), getattr(
+            source, 'index', None)
+        if (self._varargs is not None and isinstance(index, int)
+                and getattr(base, 'local_name', None) == self._varargs):
+            return len(self._names) + index
+        return None
+
+    def _inputs_of(self, inputs, args):
+        """Which argument each graph input (its source and example value)
+        is, or None if one is something else or has a symbolic shape."""
+        order = []
+        for source, value in inputs:
+            index = self._argument_of(source)
+            if (index is None or index >= len(args)
+                    or not isinstance(value, Tensor) or not all(
+                        isinstance(size, int) for size in value.shape)
+                    or tuple(value.shape) != tuple(args[index].shape)):
+                return None
+            order.append(index)
+        return order
+
     def __call__(self, *args):
         signature = self._signature(args)
         direct = self._direct.get(signature)
         if direct is not None:
-            return direct(*args)
+            compiled_fn, order, single = direct
+            result = compiled_fn(*[args[index] for index in order])
+            return result[0] if single else tuple(result)
         self._captured.clear()
         result = self._compiled(*args)
         if signature is not None and len(self._captured) == 1:
-            graph, compiled_fn = self._captured[0]
-            if _calls_alike(graph, compiled_fn, args, result):
-                self._direct[signature] = compiled_fn
+            inputs, compiled_fn = self._captured[0]
+            order = self._inputs_of(inputs, args)
+            single = isinstance(result, Tensor)
+            if order is not None and _same_results(
+                    compiled_fn, [args[index] for index in order],
+                    (result, ) if single else result):
+                self._direct[signature] = compiled_fn, order, single
         self._captured.clear()
         return result
 
 
-def _calls_alike(graph, compiled_fn, args, result) -> bool:
-    """Whether ``compiled_fn(*args)`` gives ``result``: ``graph`` has one
-    static input per argument and the same results."""
-    inputs = [node for node in graph.graph.nodes if node.op == 'placeholder']
-    if len(inputs) != len(args) or not isinstance(result, tuple):
+def _same_results(compiled_fn, inputs, result) -> bool:
+    """Whether ``compiled_fn(*inputs)`` gives ``result`` again (a check of
+    the calling convention assumed, once per signature)."""
+    if not isinstance(result, tuple):
         return False
-    for node, arg in zip(inputs, args):
-        value = node.meta.get('example_value')
-        if not (isinstance(value, Tensor) and all(
-                isinstance(size, int) for size in value.shape)
-                and tuple(value.shape) == tuple(arg.shape)):
-            return False
     try:
-        again = compiled_fn(*args)
+        again = compiled_fn(*inputs)
     except Exception:  # a calling convention other than the one assumed
         return False
     return (isinstance(again, (tuple, list)) and len(again) == len(result)
