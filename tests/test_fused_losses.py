@@ -393,6 +393,6 @@ def test_direct_calls_match_dynamo_and_eager():
                 assert len(result) == len(expected)
             else:
                 result, expected = (result, ), (expected, )
-            for value, reference in zip(result, expected):
-                torch.testing.assert_close(value, reference)
+            for value, wanted in zip(result, expected):
+                torch.testing.assert_close(value, wanted)
         assert len(call._direct) >= 1

@@ -1,11 +1,20 @@
 """The eager path's functions compiled by ``torch.compile``.
 
 ``eager.py`` runs :func:`~.eager.forward` and :func:`~.eager.backward` op
-by op, one pass over memory per op. Inductor
-turns the same functions into one loop nest each (C++/OpenMP on CPU, Triton
-on CUDA): forward reads the logits and keeps only per-pixel values (their
-class maximum and log normaliser, ``log p = x - max - log_norm``, and the
-coefficients), backward reads them once and writes the gradient once.
+by op, one pass over memory per op. Inductor turns the same functions into
+a few loop nests (C++/OpenMP on CPU, Triton on CUDA). Two ways to run them:
+
+* :class:`COMPILED` (large inputs): forward reads the logits and keeps only
+  per-pixel values (their class maximum and log normaliser, ``log p = x -
+  max - log_norm``, and the coefficients), backward reads the logits once
+  more and writes the gradient once;
+* :class:`COMPILED_GRAD_IN_FORWARD` (below
+  :data:`GRAD_IN_FORWARD_MAX_ELEMENTS` logits): one call computes the loss
+  and its gradient, backward scales it; a call's fixed cost, not the work,
+  dominates there.
+
+Either way the compiled kernels are called directly, past dynamo, once
+built for inputs like the call's (:class:`_DirectCall`).
 
 Compiling costs seconds per formula and dtype, so ``impl='auto'`` only
 compiles inputs of at least :data:`AUTO_MIN_ELEMENTS` logits (a training

@@ -3,7 +3,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-
 #: mmseg's ``weight_reduce_loss`` divides a mean by its count plus this.
 MEAN_EPS = torch.finfo(torch.float32).eps
 
