@@ -33,9 +33,8 @@ def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
     ``prob_sums``, the softmax summed per class over the valid pixels,
     ``(C,)``; if ``needs_grad``, what :func:`backward` needs: ``shift``,
     ``log_norm``, ``b``, ``offset`` (``sum a_i phi_i'`` of the constant
-    slopes), ``total`` (``sum_k g_k``, None on the eager path) and one
-    ``a_i`` per varying term, all ``(N, P)``, the coefficients 0 at ignored
-    pixels."""
+    slopes) and one ``a_i`` per varying term, all ``(N, P)``, the
+    coefficients 0 at ignored pixels."""
     log_prob = F.log_softmax(x.to(compute_dtype(x)), dim=1)
     valid = y != ignore_index
     target = gather_target_log_prob(log_prob, y, ignore_index)
@@ -56,21 +55,13 @@ def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
     zero = torch.zeros_like(target)
     b = zero if d_target is None else torch.where(valid, d_target, 0.0)
     offset, varying = zero, []
-    # sum_k g_k: compiled, here, where log p is at hand, so that backward
-    # is one pass without a reduction; eager, in backward, from the
-    # weighted slopes it builds anyway (here a slope copy would cost memory)
-    total = b if torch.compiler.is_compiling() else None
     for term, d_sum in zip(formula.terms, d_sums):
         d_sum = zero if d_sum is None else torch.where(valid, d_sum, 0.0)
         if term.constant_slope is None:
             varying.append(d_sum)
-            if total is not None:
-                total = total + d_sum * term.slope(log_prob).sum(dim=1)
         else:
             offset = offset + term.constant_slope * d_sum
-    if total is not None:
-        total = total + offset * x.shape[1]
-    saved = (shift, log_norm, b, offset, total, *varying)
+    saved = (shift, log_norm, b, offset, *varying)
     if mean:  # every pixel's scale in backward: incoming gradient / divisor
         saved += (divisor, )
     return (*outputs, *saved)
@@ -89,7 +80,7 @@ CHUNK_ELEMENTS = 1 << 15
 
 
 def backward(x: Tensor, y: Tensor, scale: Tensor, shift: Tensor,
-             log_norm: Tensor, b: Tensor, offset: Tensor, total: Tensor,
+             log_norm: Tensor, b: Tensor, offset: Tensor,
              varying: Sequence[Tensor], formula, ignore_index: int,
              prob_grad: Optional[Tensor] = None) -> Tensor:
     """``dL/dz`` ``(N, C, P)`` times the incoming per-pixel ``scale``, plus
@@ -100,7 +91,7 @@ def backward(x: Tensor, y: Tensor, scale: Tensor, shift: Tensor,
     the slope being added are alive; with more than one varying slope that
     is done chunk by chunk (memory of mmseg's CE at most).
     """
-    args = (scale, shift, log_norm, b, offset, total, *varying)
+    args = (scale, shift, log_norm, b, offset, *varying)
     pixels = x.shape[2]
     step = max(1, CHUNK_ELEMENTS // max(1, x.shape[0] * x.shape[1]))
     if (torch.compiler.is_compiling() or len(varying) < 2
@@ -111,14 +102,13 @@ def backward(x: Tensor, y: Tensor, scale: Tensor, shift: Tensor,
     for start in range(0, pixels, step):
         part = slice(start, start + step)
         grad[:, :, part] = _backward(
-            x[:, :, part], y[:, part],
-            *[None if arg is None else arg[:, part] for arg in args],
+            x[:, :, part], y[:, part], *[arg[:, part] for arg in args],
             formula=formula, ignore_index=ignore_index, prob_grad=prob_grad)
     return grad
 
 
-def _backward(x, y, scale, shift, log_norm, b, offset, total, *varying,
-              formula, ignore_index, prob_grad):
+def _backward(x, y, scale, shift, log_norm, b, offset, *varying, formula,
+              ignore_index, prob_grad):
     log_prob = (x.to(shift.dtype) - shift.unsqueeze(1)).sub_(
         log_norm.unsqueeze(1))
     b, offset = b * scale, offset * scale
@@ -137,12 +127,9 @@ def _backward(x, y, scale, shift, log_norm, b, offset, total, *varying,
                 if slope.dtype == torch.bool else slope.mul_(a))
         weighted = part if weighted is None else weighted.add_(part)
         del slope, part
-    if total is None:  # eager: sum_k g_k from the weighted slopes
-        total = offset * x.shape[1] + b
-        if weighted is not None:
-            total = total + weighted.sum(dim=1)
-    else:
-        total = total * scale
+    total = offset * x.shape[1] + b  # sum_k g_k
+    if weighted is not None:
+        total = total + weighted.sum(dim=1)
     # exp in place: log p is not needed any more
     prob = log_prob.exp_()
     if prob_grad is None:
@@ -169,8 +156,8 @@ def _backward(x, y, scale, shift, log_norm, b, offset, total, *varying,
 def backward_of(x, y, scale, saved, formula, ignore_index, prob_grad=None):
     """:func:`backward` of what :func:`forward` saved (without the mean's
     divisor)."""
-    shift, log_norm, b, offset, total, *varying = saved
-    return backward(x, y, scale, shift, log_norm, b, offset, total, varying,
+    shift, log_norm, b, offset, *varying = saved
+    return backward(x, y, scale, shift, log_norm, b, offset, varying,
                     formula, ignore_index, prob_grad)
 
 
