@@ -330,14 +330,9 @@ def test_compile_failure_falls_back_to_eager_once(monkeypatch):
 
 
 @needs_compile
-@pytest.mark.parametrize('grad_in_forward', [True, False])
 @pytest.mark.parametrize('name', ['anl_ce', 'anl_fl', 'nce_rce'])
-def test_compiled_runners_match_reference_for_every_reduction(
-        name, grad_in_forward, monkeypatch):
-    # Small inputs compute the gradient in the forward call, large ones in
-    # a backward call; both, for the fused mean and the general reduction.
-    monkeypatch.setattr(compiled, 'GRAD_IN_FORWARD_MAX_ELEMENTS',
-                        1 << 30 if grad_in_forward else 0)
+def test_compiled_matches_reference_for_every_reduction(name):
+    # the mean reduced inside the compiled call, and the general reduction
     logits, label = make_batch((2, 5, 6, 7))
     weight = torch.rand(label.shape, generator=torch.Generator().manual_seed(
         3))
@@ -350,9 +345,9 @@ def test_compiled_runners_match_reference_for_every_reduction(
 @pytest.mark.parametrize('loss_weight', [1.0, 0.4])
 @pytest.mark.parametrize('impl', ['fused', 'compiled'])
 def test_backward_twice_and_scaled_mean(impl, loss_weight):
-    # The compiled path saves the gradient of the mean in forward: a
-    # retained graph run twice, or a loss scaled afterwards, must still
-    # give the reference gradients (autograd accumulates in place).
+    # The mean's divisor is saved for backward: a retained graph run
+    # twice, or a loss scaled afterwards, must still give the reference
+    # gradients (autograd accumulates in place).
     logits, label = make_batch((2, 5, 6, 7))
     grads = []
     for loss in (build('anl_ce', 'reference', loss_weight=loss_weight),

@@ -6,9 +6,8 @@ A loss module hands :func:`pixel_loss` its :class:`~..formula.PixelFormula`
 * ``reference.py``: ``log_softmax`` + the formula's values + autograd;
 * ``eager.py``: the formula's derivatives in one ``autograd.Function``, op
   by op (``impl='fused'``);
-* ``compiled.py``: the same functions compiled by ``torch.compile``
-  (``impl='compiled'``): a pass over the logits forward and one backward,
-  or on small inputs the loss and its gradient in one call.
+* ``compiled.py``: the same functions compiled by ``torch.compile`` into
+  one pass over the logits forward and one backward (``impl='compiled'``).
 
 The common reduction, mmseg's mean over the valid pixels, can be asked of
 the backend (``mean=True``): it is then computed in the same pass.

@@ -2,19 +2,12 @@
 
 ``eager.py`` runs :func:`~.eager.forward` and :func:`~.eager.backward` op
 by op, one pass over memory per op. Inductor turns the same functions into
-a few loop nests (C++/OpenMP on CPU, Triton on CUDA). Two ways to run them:
-
-* :class:`COMPILED` (large inputs): forward reads the logits and keeps only
-  per-pixel values (their class maximum and log normaliser, ``log p = x -
-  max - log_norm``, and the coefficients), backward reads the logits once
-  more and writes the gradient once;
-* :class:`COMPILED_GRAD_IN_FORWARD` (below
-  :data:`GRAD_IN_FORWARD_MAX_ELEMENTS` logits): one call computes the loss
-  and its gradient, backward scales it; a call's fixed cost, not the work,
-  dominates there.
-
-Either way the compiled kernels are called directly, past dynamo, once
-built for inputs like the call's (:class:`_DirectCall`).
+a few loop nests (C++/OpenMP on CPU, Triton on CUDA): forward reads the
+logits and keeps only per-pixel values (their class maximum and log
+normaliser, ``log p = x - max - log_norm``, and the coefficients), backward
+reads the logits once more and writes the gradient once. The compiled
+kernels are called directly, past dynamo, once built for inputs like the
+call's (:class:`_DirectCall`).
 
 Compiling costs seconds per formula and dtype, so ``impl='auto'`` only
 compiles inputs of at least :data:`AUTO_MIN_ELEMENTS` logits (a training
@@ -273,72 +266,6 @@ class COMPILED:
                                  prob_grad)
 
 
-class COMPILED_GRAD_IN_FORWARD:
-    """:func:`eager.forward` and :func:`eager.backward` (at scale 1) in one
-    compiled call; backward scales the saved gradient.
-
-    One compiled call and one product per step instead of two calls: on
-    small inputs each call's fixed cost weighs more than the work, and
-    saving a gradient of the logits' size costs little memory. Not with
-    class probability sums (their gradient comes only in backward).
-    """
-
-    @staticmethod
-    def forward(x, y, formula, ignore_index, needs_grad, prob_sums=False,
-                mean=False):
-        if not needs_grad or prob_sums:
-            return COMPILED.forward(x, y, formula, ignore_index, needs_grad,
-                                    prob_sums, mean)
-
-        def make():
-
-            def forward_and_grad(x, y):
-                loss, *saved = eager.forward(x, y, formula, ignore_index,
-                                             True, mean=mean)
-                scale = torch.ones_like(saved[0])
-                if mean:  # the gradient of the mean, at incoming gradient 1
-                    scale = scale / saved.pop()
-                return loss, eager.backward_of(x, y, scale, saved, formula,
-                                               ignore_index)
-
-            return forward_and_grad
-
-        key = (formula, ignore_index, 'grad', mean)
-        return _compiled(_forwards, key, make)(x, y)
-
-    @staticmethod
-    def backward(x, y, grad_loss, saved, formula, ignore_index,
-                 prob_grad=None, mean=False):
-        if len(saved) > 1:  # saved by COMPILED.forward
-            return COMPILED.backward(x, y, grad_loss, saved, formula,
-                                     ignore_index, prob_grad, mean)
-        (grad, ) = saved
-        if grad_loss is None:
-            return torch.zeros_like(grad)
-        # a new tensor, never the saved one: autograd may accumulate into
-        # what backward returns, and a retained graph needs it again
-        grad_loss = grad_loss.to(grad.dtype)
-        if mean:  # the saved gradient is the mean's already
-            return grad * grad_loss
-        return grad * grad_loss.reshape(y.shape).unsqueeze(1)
-
-
-#: Below this many logits, the compiled path computes the gradient in the
-#: forward call (:class:`COMPILED_GRAD_IN_FORWARD`). Measured on CPU (1
-#: thread): ~10% faster than two calls at 1e5 logits, slower from 3e5 (the
-#: saved gradient and its scaled copy cost more memory traffic than a
-#: call's fixed cost).
-GRAD_IN_FORWARD_MAX_ELEMENTS = 1 << 17
-
-
-def runner_for(logits: Tensor, prob_sums: bool = False):
-    """The compiled functions :func:`pixel_loss` runs on ``logits``."""
-    if (logits.numel() < GRAD_IN_FORWARD_MAX_ELEMENTS and not prob_sums
-            and logits.dtype in (torch.float32, torch.float64)):
-        return COMPILED_GRAD_IN_FORWARD
-    return COMPILED
-
-
 def _give_up(exc: Exception):
     global _failed
     _failed = True
@@ -355,8 +282,7 @@ def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
     if not _failed:
         try:
             return eager.pixel_loss(logits, label, formula, ignore_index,
-                                    runner_for(logits, prob_sums), prob_sums,
-                                    mean)
+                                    COMPILED, prob_sums, mean)
         except Exception as exc:  # no compiler, unsupported op, ...
             _give_up(exc)
     return eager.pixel_loss(logits, label, formula, ignore_index,
