@@ -14,6 +14,7 @@ from torch import Tensor
 
 from . import backends
 from .backends import IMPL_ENV, IMPLS  # noqa: F401  (public names)
+from .backends.reference import MEAN_EPS
 from .formula import PixelFormula
 
 _REDUCTIONS = ('none', 'mean', 'sum')
@@ -65,11 +66,17 @@ def check_inputs(cls_score: Tensor, label: Tensor):
                          f'{expected} (resize the logits to the label size)')
 
 
-def check_label_range(label: Tensor, valid: Tensor, num_classes: int,
-                      ignore_index: int):
-    """Raise ``ValueError`` naming the first label id not in ``[0, C)``."""
-    bad = valid & ((label < 0) | (label >= num_classes))
-    if bad.any():
+def check_label_range(label: Tensor, num_classes: int, ignore_index: int):
+    """Raise ``ValueError`` naming the first label id not in ``[0, C)`` nor
+    ``ignore_index``."""
+    if label.numel() == 0:
+        return
+    # one pass for the usual case (every label fine): the extremes of the
+    # labels with the ignored ones set to a class id
+    low, high = torch.where(label == ignore_index, 0, label).aminmax()
+    if low < 0 or high >= num_classes:
+        bad = (label != ignore_index) & ((label < 0) |
+                                         (label >= num_classes))
         value = int(label[bad][0])
         raise ValueError(f'label value {value} is not a class id in '
                          f'[0, {num_classes}) nor ignore_index {ignore_index}')
@@ -198,10 +205,13 @@ class PixelwiseLoss(nn.Module):
             ignore_index = self.ignore_index
         check_inputs(cls_score, label)
         num_classes = cls_score.shape[1]
-        valid = label != ignore_index
-        check_label_range(label, valid, num_classes, ignore_index)
+        check_label_range(label, num_classes, ignore_index)
         self.check_num_classes(num_classes)
         with torch.autocast(cls_score.device.type, enabled=False):
+            if (reduction == 'mean' and weight is None and avg_factor is None
+                    and self.class_weight is None):
+                return self._plain_mean(cls_score, label.long(), ignore_index)
+            valid = label != ignore_index
             if self.uses_prob_sums:
                 loss, prob_sums = backends.pixel_loss(
                     cls_score, label.long(), self.formula(), ignore_index,
@@ -225,6 +235,26 @@ class PixelwiseLoss(nn.Module):
                 weight = self._check_weight(weight, loss)
             loss = weight_reduce_loss(loss, weight, reduction, avg_factor)
         return self.loss_weight * loss
+
+    def _plain_mean(self, cls_score: Tensor, label: Tensor,
+                    ignore_index: int) -> Tensor:
+        """The common case, mmseg's mean over the valid pixels, reduced by
+        the backend in its own pass (the value of ``forward``'s general
+        path, with fewer operations)."""
+        if not self.uses_prob_sums:
+            loss = backends.pixel_loss(cls_score, label, self.formula(),
+                                       ignore_index, self.impl,
+                                       mean=True).float()
+        else:
+            loss, prob_sums = backends.pixel_loss(cls_score, label,
+                                                  self.formula(),
+                                                  ignore_index, self.impl,
+                                                  prob_sums=True, mean=True)
+            count = (label != ignore_index).sum()
+            extra = self.batch_term(prob_sums.float(), count, label)
+            # added at every valid pixel: count / (count + eps) of it
+            loss = loss.float() + extra * (count / (count + MEAN_EPS))
+        return loss if self.loss_weight == 1 else self.loss_weight * loss
 
     def _class_weight_of(self, label, valid, num_classes) -> Tensor:
         """Weight of each pixel's class, 0 at ignored pixels."""

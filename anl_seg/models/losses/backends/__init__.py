@@ -9,6 +9,9 @@ A loss module hands :func:`pixel_loss` its :class:`~..formula.PixelFormula`
 * ``compiled.py``: the same functions compiled by ``torch.compile`` into
   one pass over the logits forward and one backward (``impl='compiled'``).
 
+The common reduction, mmseg's mean over the valid pixels, can be asked of
+the backend (``mean=True``): it is then computed in the same pass.
+
 On CUDA inductor emits Triton kernels for the compiled path; no
 hand-written kernel is kept until a GPU can measure one.
 """
@@ -47,13 +50,16 @@ def path_of(impl: str, logits: Tensor, formula) -> str:
 
 
 def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
-               impl: str = 'auto', prob_sums: bool = False):
+               impl: str = 'auto', prob_sums: bool = False,
+               mean: bool = False):
     """Per-pixel loss ``(N, ...)`` of ``(N, C, ...)`` logits, 0 at ignored
     pixels (also in backward), in float32 (float64 for float64 logits).
 
     With ``prob_sums`` also the softmax summed per class over the valid
     pixels, ``(C,)``, differentiable (for batch terms such as ANL's entropy
     regulariser; the fast paths add its gradient in their own pass).
+    With ``mean``, mmseg's mean of the per-pixel loss over the valid
+    pixels instead (``reference.mean_over_valid``), a scalar.
     Inputs are assumed checked (``base.check_inputs``); ``impl`` is one of
     :data:`IMPLS`.
     """
@@ -61,4 +67,4 @@ def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
     backend = dict(reference=reference, compiled=compiled,
                    fused=eager)[path]
     return backend.pixel_loss(logits, label, formula, ignore_index,
-                              prob_sums=prob_sums)
+                              prob_sums=prob_sums, mean=mean)

@@ -1,11 +1,13 @@
 """The eager path's functions compiled by ``torch.compile``.
 
 ``eager.py`` runs :func:`~.eager.forward` and :func:`~.eager.backward` op
-by op, one pass over memory per op. Inductor
-turns the same functions into one loop nest each (C++/OpenMP on CPU, Triton
-on CUDA): forward reads the logits and keeps only per-pixel values (their
-class maximum and log normaliser, ``log p = x - max - log_norm``, and the
-coefficients), backward reads them once and writes the gradient once.
+by op, one pass over memory per op. Inductor turns the same functions into
+a few loop nests (C++/OpenMP on CPU, Triton on CUDA): forward reads the
+logits and keeps only per-pixel values (their class maximum and log
+normaliser, ``log p = x - max - log_norm``, and the coefficients), backward
+reads the logits once more and writes the gradient once. The compiled
+kernels are called directly, past dynamo, once built for inputs like the
+call's (:class:`_DirectCall`).
 
 Compiling costs seconds per formula and dtype, so ``impl='auto'`` only
 compiles inputs of at least :data:`AUTO_MIN_ELEMENTS` logits (a training
@@ -95,50 +97,173 @@ def _compile(fn, key):
             ]
 
         options['guard_filter_fn'] = keep
-    return torch.compile(_own_code(fn, key), options=options)
+    return _DirectCall(_own_code(fn, key), options)
+
+
+class _DirectCall:
+    """``torch.compile`` of ``fn``, whose kernels are called directly, past
+    dynamo, for inputs exactly like those they were compiled for.
+
+    Dynamo's frame hook and guards cost tens of microseconds a call, as
+    much as a loss's kernels on small inputs. When dynamo compiles a static
+    graph whose inputs are arguments of the call and whose results are the
+    call's, its compiled function is kept under the call's signature (each
+    tensor's shape, strides, dtype and device, grad mode and autocast
+    state) and later called directly; anything else (dynamic shapes, a
+    graph that is reused for other inputs) goes through dynamo.
+    """
+
+    def __init__(self, fn, options):
+        self._compiled = torch.compile(fn, backend=self._backend,
+                                       options=options)
+        parameters = inspect.signature(fn).parameters.values()
+        self._names = [p.name for p in parameters
+                       if p.kind == p.POSITIONAL_OR_KEYWORD]
+        self._varargs = next(
+            (p.name for p in parameters if p.kind == p.VAR_POSITIONAL), None)
+        self._direct = {}
+        self._captured = []
+
+    def _backend(self, graph, example_inputs):
+        from torch._inductor.compile_fx import compile_fx
+
+        # read before compiling, which drops this metadata
+        inputs = [(getattr(node.meta.get('grapharg'), 'source', None),
+                   node.meta.get('example_value'))
+                  for node in graph.graph.nodes if node.op == 'placeholder']
+        compiled_fn = compile_fx(graph, example_inputs)
+        self._captured.append((inputs, compiled_fn))
+        return compiled_fn
+
+    @staticmethod
+    def _signature(args):
+        if not all(isinstance(arg, Tensor) for arg in args):
+            return None
+        device = args[0].device.type
+        return (torch.is_grad_enabled(), torch.is_autocast_enabled(device),
+                *((arg.shape, arg.stride(), arg.dtype, arg.device)
+                  for arg in args))
+
+    def _argument_of(self, source):
+        """Index of the argument dynamo read a graph input from, or None.
+        """
+        name = getattr(source, 'local_name', None)
+        if name is not None and name in self._names:
+            return self._names.index(name)
+        base, index = getattr(source, 'base', None), getattr(
+            source, 'index', None)
+        if (self._varargs is not None and isinstance(index, int)
+                and getattr(base, 'local_name', None) == self._varargs):
+            return len(self._names) + index
+        return None
+
+    def _inputs_of(self, inputs, args):
+        """Which argument each graph input (its source and example value)
+        is, or None if one is something else or has a symbolic shape."""
+        order = []
+        for source, value in inputs:
+            index = self._argument_of(source)
+            if (index is None or index >= len(args)
+                    or not isinstance(value, Tensor) or not all(
+                        isinstance(size, int) for size in value.shape)
+                    or tuple(value.shape) != tuple(args[index].shape)):
+                return None
+            order.append(index)
+        return order
+
+    def __call__(self, *args):
+        signature = self._signature(args)
+        direct = self._direct.get(signature)
+        if direct is not None:
+            compiled_fn, order, single = direct
+            result = compiled_fn(*[args[index] for index in order])
+            return result[0] if single else tuple(result)
+        self._captured.clear()
+        result = self._compiled(*args)
+        if signature is not None and len(self._captured) == 1:
+            inputs, compiled_fn = self._captured[0]
+            order = self._inputs_of(inputs, args)
+            single = isinstance(result, Tensor)
+            if order is not None and _same_results(
+                    compiled_fn, [args[index] for index in order],
+                    (result, ) if single else result):
+                self._direct[signature] = compiled_fn, order, single
+        self._captured.clear()
+        return result
+
+
+def _same_results(compiled_fn, inputs, result) -> bool:
+    """Whether ``compiled_fn(*inputs)`` gives ``result`` again (a check of
+    the calling convention assumed, once per signature)."""
+    if not isinstance(result, tuple):
+        return False
+    try:
+        again = compiled_fn(*inputs)
+    except Exception:  # a calling convention other than the one assumed
+        return False
+    return (isinstance(again, (tuple, list)) and len(again) == len(result)
+            and all(isinstance(a, Tensor) and isinstance(b, Tensor)
+                    and a.shape == b.shape and a.dtype == b.dtype
+                    and torch.equal(a, b) for a, b in zip(again, result)))
 
 
 _forwards = {}
 _backwards = {}
 
 
+def _compiled(cache, key, make):
+    """The compiled function of ``key`` in ``cache``, made by ``make()``
+    on first use."""
+    if key not in cache:
+        cache[key] = _compile(make(), len(cache))
+    return cache[key]
+
+
 class COMPILED:
     """:func:`eager.forward` and :func:`eager.backward`, compiled once per
-    formula (and ``ignore_index`` ...); eager once compiling has failed."""
+    formula (and ``ignore_index`` ...); eager once compiling has failed.
+
+    Two compiled calls per step: forward keeps per-pixel values only,
+    backward reads the logits again.
+    """
 
     @staticmethod
-    def forward(x, y, formula, ignore_index, needs_grad, prob_sums=False):
-        key = (formula, ignore_index, needs_grad, prob_sums)
-        if key not in _forwards:
+    def forward(x, y, formula, ignore_index, needs_grad, prob_sums=False,
+                mean=False):
+
+        def make():
 
             def forward(x, y):
                 return eager.forward(x, y, formula, ignore_index, needs_grad,
-                                     prob_sums)
+                                     prob_sums, mean)
 
-            _forwards[key] = _compile(forward, len(_forwards))
-        return _forwards[key](x, y)
+            return forward
+
+        key = (formula, ignore_index, needs_grad, prob_sums, mean)
+        return _compiled(_forwards, key, make)(x, y)
 
     @staticmethod
-    def backward(x, y, scale, shift, log_norm, b, offset, varying, formula,
-                 ignore_index, prob_grad=None):
+    def backward(x, y, grad_loss, saved, formula, ignore_index,
+                 prob_grad=None, mean=False):
+        scale, saved = eager.incoming_scale(grad_loss, x, y, saved, mean)
         if not _failed:
+
+            def make():
+
+                def backward(x, y, scale, prob_grad, *saved):
+                    return eager.backward_of(x, y, scale, saved, formula,
+                                             ignore_index, prob_grad)
+
+                return backward
+
             key = (formula, ignore_index, prob_grad is None)
-            if key not in _backwards:
-
-                def backward(x, y, scale, shift, log_norm, b, offset,
-                             prob_grad, *varying):
-                    return eager.backward(x, y, scale, shift, log_norm, b,
-                                          offset, varying, formula,
-                                          ignore_index, prob_grad)
-
-                _backwards[key] = _compile(backward, len(_backwards))
             try:
-                return _backwards[key](x, y, scale, shift, log_norm, b,
-                                       offset, prob_grad, *varying)
+                return _compiled(_backwards, key, make)(x, y, scale,
+                                                        prob_grad, *saved)
             except Exception as exc:  # no compiler, unsupported op, ...
                 _give_up(exc)
-        return eager.backward(x, y, scale, shift, log_norm, b, offset,
-                              varying, formula, ignore_index, prob_grad)
+        return eager.backward_of(x, y, scale, saved, formula, ignore_index,
+                                 prob_grad)
 
 
 def _give_up(exc: Exception):
@@ -151,14 +276,14 @@ def _give_up(exc: Exception):
 
 
 def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
-               prob_sums: bool = False):
+               prob_sums: bool = False, mean: bool = False):
     """:func:`eager.pixel_loss` on the compiled path (eager if compiling is
     not possible)."""
     if not _failed:
         try:
             return eager.pixel_loss(logits, label, formula, ignore_index,
-                                    COMPILED, prob_sums)
+                                    COMPILED, prob_sums, mean)
         except Exception as exc:  # no compiler, unsupported op, ...
             _give_up(exc)
     return eager.pixel_loss(logits, label, formula, ignore_index,
-                            prob_sums=prob_sums)
+                            prob_sums=prob_sums, mean=mean)

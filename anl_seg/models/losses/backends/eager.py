@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .reference import compute_dtype, gather_target_log_prob
+from .reference import compute_dtype, gather_target_log_prob, mean_divisor
 
 
 def varying_terms(formula):
@@ -26,8 +26,10 @@ def varying_terms(formula):
 
 
 def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
-            needs_grad: bool, prob_sums: bool = False):
-    """Per-pixel loss of logits ``(N, C, P)``, 0 at ignored pixels; if
+            needs_grad: bool, prob_sums: bool = False, mean: bool = False):
+    """Per-pixel loss of logits ``(N, C, P)``, 0 at ignored pixels (with
+    ``mean``, its :func:`~.reference.mean_over_valid`, and last, the
+    divisor of that mean, for backward); if
     ``prob_sums``, the softmax summed per class over the valid pixels,
     ``(C,)``; if ``needs_grad``, what :func:`backward` needs: ``shift``,
     ``log_norm``, ``b``, ``offset`` (``sum a_i phi_i'`` of the constant
@@ -38,6 +40,9 @@ def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
     target = gather_target_log_prob(log_prob, y, ignore_index)
     sums = [term.class_sum(log_prob) for term in formula.terms]
     loss = torch.where(valid, formula.value(target, *sums), 0.0)
+    if mean:  # reference.mean_over_valid, keeping the divisor
+        divisor = mean_divisor(valid, loss.dtype)
+        loss = loss.sum() / divisor
     outputs = (loss, )
     if prob_sums:
         outputs += (class_prob_sums(log_prob, valid), )
@@ -56,7 +61,10 @@ def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
             varying.append(d_sum)
         else:
             offset = offset + term.constant_slope * d_sum
-    return (*outputs, shift, log_norm, b, offset, *varying)
+    saved = (shift, log_norm, b, offset, *varying)
+    if mean:  # every pixel's scale in backward: incoming gradient / divisor
+        saved += (divisor, )
+    return (*outputs, *saved)
 
 
 def class_prob_sums(log_prob: Tensor, valid: Tensor) -> Tensor:
@@ -145,42 +153,74 @@ def _backward(x, y, scale, shift, log_norm, b, offset, *varying, formula,
     return grad.to(x.dtype)
 
 
+def backward_of(x, y, scale, saved, formula, ignore_index, prob_grad=None):
+    """:func:`backward` of what :func:`forward` saved (without the mean's
+    divisor)."""
+    shift, log_norm, b, offset, *varying = saved
+    return backward(x, y, scale, shift, log_norm, b, offset, varying,
+                    formula, ignore_index, prob_grad)
+
+
+def incoming_scale(grad_loss: Optional[Tensor], x: Tensor, y: Tensor,
+                   saved: Sequence[Tensor], mean: bool):
+    """Each pixel's incoming gradient ``(N, P)`` in the compute dtype, and
+    ``saved`` without the mean's divisor (last, with ``mean``)."""
+    dtype = compute_dtype(x)
+    if mean:
+        *saved, divisor = saved
+    if grad_loss is None:
+        scale = torch.zeros(y.shape, dtype=dtype, device=y.device)
+    elif mean:
+        scale = (grad_loss.to(dtype) / divisor).expand(y.shape)
+    else:
+        scale = grad_loss.to(dtype).reshape(y.shape)
+    return scale, saved
+
+
 class EAGER:
-    """The functions :class:`PixelLossFunction` runs on the eager path."""
+    """The functions :class:`PixelLossFunction` runs on the eager path:
+    :func:`forward`, and :func:`backward` of what it saved."""
 
     forward = staticmethod(forward)
-    backward = staticmethod(backward)
+
+    @staticmethod
+    def backward(x, y, grad_loss, saved, formula, ignore_index,
+                 prob_grad=None, mean=False):
+        scale, saved = incoming_scale(grad_loss, x, y, saved, mean)
+        return backward_of(x, y, scale, saved, formula, ignore_index,
+                           prob_grad)
 
 
 class PixelLossFunction(torch.autograd.Function):
-    """Per-pixel loss ``(N, P)`` of logits ``(N, C, P)``, and with
+    """Per-pixel loss ``(N, ...)`` of logits ``(N, C, ...)`` (with
+    ``mean``, its :func:`~.reference.mean_over_valid`), and with
     ``prob_sums`` the softmax summed per class over the valid pixels;
     ``run`` gives :func:`forward` and :func:`backward` (eager, or
-    compiled)."""
+    compiled). Flattens the pixels itself: no view nodes in the graph."""
 
     @staticmethod
-    def forward(ctx, logits, label, formula, ignore_index, run, prob_sums):
+    def forward(ctx, logits, label, formula, ignore_index, run, prob_sums,
+                mean):
+        x, y = flat(logits, label)
         needs_grad = ctx.needs_input_grad[0]
-        outputs = run.forward(logits, label, formula, ignore_index,
-                              needs_grad, prob_sums)
+        outputs = run.forward(x, y, formula, ignore_index, needs_grad,
+                              prob_sums, mean)
         num_outputs = 2 if prob_sums else 1
         if needs_grad:
             ctx.formula, ctx.ignore_index, ctx.run = formula, ignore_index, run
-            ctx.save_for_backward(logits, label, *outputs[num_outputs:])
+            ctx.mean, ctx.shape = mean, logits.shape
+            ctx.save_for_backward(x, y, *outputs[num_outputs:])
         ctx.set_materialize_grads(False)
-        return outputs[0] if num_outputs == 1 else outputs[:2]
+        loss = outputs[0] if mean else outputs[0].reshape(label.shape)
+        return loss if num_outputs == 1 else (loss, outputs[1])
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_loss, prob_grad=None):
-        logits, label, shift, log_norm, b, offset, *varying = \
-            ctx.saved_tensors
-        if grad_loss is None:
-            grad_loss = torch.zeros_like(shift)
-        grad = ctx.run.backward(logits, label, grad_loss.to(shift.dtype),
-                                shift, log_norm, b, offset, varying,
-                                ctx.formula, ctx.ignore_index, prob_grad)
-        return grad, None, None, None, None, None
+        x, y, *saved = ctx.saved_tensors
+        grad = ctx.run.backward(x, y, grad_loss, saved, ctx.formula,
+                                ctx.ignore_index, prob_grad, ctx.mean)
+        return grad.reshape(ctx.shape), None, None, None, None, None, None
 
 
 def flat(logits: Tensor, label: Tensor):
@@ -192,13 +232,10 @@ def flat(logits: Tensor, label: Tensor):
 
 
 def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
-               run=EAGER, prob_sums: bool = False):
-    """Per-pixel loss ``(N, ...)``, and with ``prob_sums`` the class
+               run=EAGER, prob_sums: bool = False, mean: bool = False):
+    """Per-pixel loss ``(N, ...)`` (with ``mean``, its
+    :func:`~.reference.mean_over_valid`), and with ``prob_sums`` the class
     probability sums ``(C,)``; ``run``: the eager functions or their
     compiled versions."""
-    x, y = flat(logits, label)
-    out = PixelLossFunction.apply(x, y, formula, ignore_index, run,
-                                  prob_sums)
-    if prob_sums:
-        return out[0].reshape(label.shape), out[1]
-    return out.reshape(label.shape)
+    return PixelLossFunction.apply(logits, label, formula, ignore_index, run,
+                                   prob_sums, mean)

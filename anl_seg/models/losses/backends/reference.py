@@ -3,6 +3,21 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+#: mmseg's ``weight_reduce_loss`` divides a mean by its count plus this.
+MEAN_EPS = torch.finfo(torch.float32).eps
+
+
+def mean_divisor(valid: Tensor, dtype: torch.dtype) -> Tensor:
+    """The divisor of :func:`mean_over_valid`."""
+    return valid.sum().to(dtype) + MEAN_EPS
+
+
+def mean_over_valid(loss: Tensor, valid: Tensor) -> Tensor:
+    """mmseg's ``'mean'`` of a per-pixel loss (0 at ignored pixels): its
+    sum over the number of valid pixels (plus :data:`MEAN_EPS`), as
+    ``weight_reduce_loss`` with ``avg_factor`` that number."""
+    return loss.sum() / mean_divisor(valid, loss.dtype)
+
 
 def compute_dtype(logits: Tensor) -> torch.dtype:
     """float64 for float64 logits, float32 otherwise (half included)."""
@@ -22,14 +37,17 @@ def gather_target_log_prob(log_prob: Tensor, label: Tensor,
 
 
 def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
-               prob_sums: bool = False):
+               prob_sums: bool = False, mean: bool = False):
     """Per-pixel loss with autograd through :meth:`PixelFormula.value`
-    (and the class probability sums, ``(C,)``, with ``prob_sums``)."""
+    (its :func:`mean_over_valid` with ``mean``; and the class probability
+    sums, ``(C,)``, with ``prob_sums``)."""
     log_prob = F.log_softmax(logits.to(compute_dtype(logits)), dim=1)
     target = gather_target_log_prob(log_prob, label, ignore_index)
     sums = [term.class_sum(log_prob) for term in formula.terms]
     valid = label != ignore_index
     loss = torch.where(valid, formula.value(target, *sums), 0.0)
+    if mean:
+        loss = mean_over_valid(loss, valid)
     if not prob_sums:
         return loss
     # a select, not a product: an ignored pixel's nan/inf logit adds nothing
