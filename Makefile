@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 .PHONY: help install demo test test-fast test-wheel lint mmcv-full bench-losses bench-noise bench-train-step clean
 
 help:
-	@echo "make demo       synthetic data -> CE vs ANL-CE on noisy masks -> mIoU table"
+	@echo "make demo       synthetic data -> CE vs ANL-CE vs label correction on noisy masks -> mIoU table"
 	@echo "make test       full test suite (installs .venv first)"
 	@echo "make test-wheel build the wheel, install it into a fresh venv, use it (~3 min)"
 	@echo "make lint       ruff"

@@ -326,6 +326,49 @@ def test_relabel_regions_ratio_and_ignore():
         relabel_regions(label, probs, active, 0.4, ratio=0.5)
 
 
+def test_relabel_regions_margin_over_a_confused_third_class():
+    from anl_seg.correction.relabel import relabel_regions
+    # A motorbike (class 3) labelled boat (class 1): the model splits its
+    # belief between bicycle (2) and motorbike (3).
+    label = np.zeros((4, 8), dtype=np.uint8)
+    label[:, :4] = 1
+    probs = np.zeros((4, 4, 8))
+    probs[0, :, 4:] = 1.0
+    probs[:, :, :4] = np.array([0.05, 0.05, 0.5, 0.4])[:, None, None]
+    active = np.ones(4, dtype=bool)
+    kwargs = dict(threshold=0.3, ratio=4)
+    assert (relabel_regions(label, probs, active, **kwargs)[:, :4] == 2).all()
+    confused = relabel_regions(label, probs, active, **kwargs, margin=2)
+    np.testing.assert_array_equal(confused, label)  # 0.5 < 2 x 0.4: kept
+    ignored = relabel_regions(label, probs, active, **kwargs, margin=2,
+                              ignore_ratio=3)
+    assert (ignored[:, :4] == 255).all() and (ignored[:, 4:] == 0).all()
+    # The third class excludes the label: a sure prediction passes.
+    probs[:, :, :4] = np.array([0.05, 0.3, 0.6, 0.05])[:, None, None]
+    sure = relabel_regions(label, probs, active, threshold=0.3, margin=2)
+    assert (sure[:, :4] == 2).all()
+    with pytest.raises(ValueError, match='margin'):
+        relabel_regions(label, probs, active, 0.3, margin=0.5)
+
+
+def test_relabel_regions_keeps_objects_from_background():
+    from anl_seg.correction.relabel import relabel_regions
+    label = np.zeros((4, 8), dtype=np.uint8)
+    label[:, :4] = 1  # an object the model calls background
+    label[:, 4:] = 0  # background the model calls class 2
+    probs = np.zeros((3, 4, 8))
+    probs[:, :, :4] = np.array([0.9, 0.05, 0.05])[:, None, None]
+    probs[:, :, 4:] = np.array([0.05, 0.05, 0.9])[:, None, None]
+    active = np.ones(3, dtype=bool)
+    free = relabel_regions(label, probs, active, 0.5, ratio=4)
+    assert (free[:, :4] == 0).all() and (free[:, 4:] == 2).all()
+    kept = relabel_regions(label, probs, active, 0.5, ratio=4, background=0)
+    assert (kept[:, :4] == 1).all() and (kept[:, 4:] == 2).all()
+    ignored = relabel_regions(label, probs, active, 0.5, ratio=4,
+                              ignore_ratio=3, background=0)
+    assert (ignored[:, :4] == 255).all() and (ignored[:, 4:] == 2).all()
+
+
 def test_relabel_regions_ignore_by_class_self_confidence():
     from anl_seg.correction.relabel import relabel_regions
     label = np.zeros((4, 8), dtype=np.uint8)
@@ -389,8 +432,9 @@ def test_class_guard_freezes_a_collapsing_class():
     np.testing.assert_array_equal(hook._moved.numpy(), [0, 0, 0])
     out = hook._guard(given, new)
     expected = new.copy()
-    expected[0, :2] = 1  # moves away from class 1 undone, ignore kept
+    expected[0, :3] = 1  # class 1 keeps its given labels, ignored ones too
     np.testing.assert_array_equal(out, expected)
+    assert expected[1, 1] == 1  # a move *to* a frozen class stays
     np.testing.assert_array_equal(given, [[1, 1, 1, 2], [0, 0, 2, 255]])
     with pytest.raises(ValueError, match='max_class_relabel'):
         LabelCorrectionHook(region_threshold=0.3, max_class_relabel=0)

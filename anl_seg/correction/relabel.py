@@ -123,7 +123,8 @@ def label_regions(label, ignore_index=255):
 
 def relabel_regions(label, probs, active, threshold, ignore_index=255,
                     require='pred', min_pixels=1, ratio=None,
-                    ignore_ratio=None, ignore_thresholds=None):
+                    ignore_ratio=None, ignore_thresholds=None, margin=None,
+                    background=None):
     """The copy of ``label`` with confidently mislabelled regions relabelled.
 
     Besides the absolute confidence, the decision can weigh the predicted
@@ -161,13 +162,24 @@ def relabel_regions(label, probs, active, threshold, ignore_index=255,
             ignored. The thresholds follow the noise: a model that fits
             its labels (clean masks) sets them high, mislabelled objects
             pull them down.
+        margin (float, optional): Also require the mean probability of the
+            new class to be at least ``margin`` times that of the most
+            probable third class (neither the new class nor the label). A
+            model that still confuses two classes (motorbike and bicycle)
+            splits its belief between them on an object of either; such a
+            region is not relabelled, and the ignore rules decide on it.
+        background (int, optional): Background class id. A region labelled
+            with another class is never relabelled to it (the ignore rules
+            still apply): a model predicts background on objects of a class
+            it has not learned, and relabelling them erases the class.
 
     Returns:
         np.ndarray: The new mask, same dtype as ``label``.
     """
     if require not in REQUIRE:
         raise ValueError(f'require must be one of {REQUIRE}, got {require!r}')
-    for name, value in (('ratio', ratio), ('ignore_ratio', ignore_ratio)):
+    for name, value in (('ratio', ratio), ('ignore_ratio', ignore_ratio),
+                        ('margin', margin)):
         if value is not None and value < 1:
             raise ValueError(f'{name} must be >= 1, got {value}')
     label = np.asarray(label)
@@ -194,6 +206,14 @@ def relabel_regions(label, probs, active, threshold, ignore_index=255,
     change = disputed & (confidence > threshold)
     if ratio is not None:
         change &= odds >= ratio
+    if margin is not None:
+        third = mean.copy()
+        rows = np.arange(len(classes))
+        third[rows, target] = -1
+        third[rows, classes] = -1
+        change &= confidence >= margin * third.max(1).clip(min=0)
+    if background is not None:
+        change &= (target != background) | (classes == background)
     if require in ('pred', 'both'):
         change &= active[target]
     if require in ('label', 'both'):

@@ -121,6 +121,14 @@ class LabelCorrectionHook(FitMonitorHook):
         region_ratio (float, optional): A region is relabelled only if
             its new class is at least this many times as probable as its
             label (mean over the region).
+        region_margin (float, optional): A region is relabelled only if
+            its new class is also at least this many times as probable as
+            any third class: while the model confuses two classes, neither
+            takes the other's objects (they fall to the ignore rules).
+        region_to_background (bool): Whether a region given a foreground
+            class may be relabelled to ``background``; ``False``: such
+            regions fall to the ignore rules (a model predicts background
+            on objects of classes it has not learned yet).
         region_ignore_ratio (float, optional): A region of a class past its
             turning point, not relabelled, whose predicted class is at least
             this many times as probable as its label is ignored in training.
@@ -134,9 +142,11 @@ class LabelCorrectionHook(FitMonitorHook):
         max_class_relabel (float, optional): Guard against a class
             collapsing into others: once the corrections of a pass move
             more than this share of a class's given pixels (over the
-            training set) to other classes, that class is never relabelled
-            away from again (its ignored regions stay ignored). ``None``:
-            no guard.
+            training set) to other classes, that class keeps its given
+            labels from then on (neither relabelled nor ignored): a class
+            the model has learned and then confuses with another as a
+            whole, e.g. after a wrong relabelling confirmed itself, is
+            learned back from its labels. ``None``: no guard.
         min_region_pixels (int): Smaller regions are not voted on.
         cumulative (bool): Correct the previous pass's corrected mask (as
             ADELE does); ``False``: decide again from the given mask at
@@ -159,7 +169,8 @@ class LabelCorrectionHook(FitMonitorHook):
     def __init__(self, threshold=0.8, background_threshold=None,
                  background='auto', require='pred', class_constraint=False,
                  max_foreground_loss=0.5, region_threshold=None,
-                 region_ratio=None, region_ignore_ratio=None,
+                 region_ratio=None, region_margin=None,
+                 region_to_background=True, region_ignore_ratio=None,
                  region_ignore_calibrated=False, max_class_relabel=None,
                  min_region_pixels=16,
                  cumulative=True, slope_ratio=0.1, min_fit=0.0, min_passes=4,
@@ -186,6 +197,11 @@ class LabelCorrectionHook(FitMonitorHook):
                              '(per region) or both')
         self.region_threshold = region_threshold
         self.region_ratio = region_ratio
+        if region_margin is not None and region_margin < 1:
+            raise ValueError(f'region_margin must be >= 1, got '
+                             f'{region_margin}')
+        self.region_margin = region_margin
+        self.region_to_background = bool(region_to_background)
         self.region_ignore_ratio = region_ignore_ratio
         self.region_ignore_calibrated = bool(region_ignore_calibrated)
         if max_class_relabel is not None and not 0 < max_class_relabel <= 1:
@@ -244,7 +260,10 @@ class LabelCorrectionHook(FitMonitorHook):
                                       self.min_region_pixels,
                                       self.region_ratio,
                                       self.region_ignore_ratio,
-                                      self._ignore_thresholds())
+                                      self._ignore_thresholds(),
+                                      self.region_margin,
+                                      None if self.region_to_background
+                                      else self.background_class)
             if self.thresholds is not None:
                 new = relabel(new, pred.numpy(), confidence.numpy(),
                               self.active, self.thresholds,
@@ -263,15 +282,17 @@ class LabelCorrectionHook(FitMonitorHook):
                      changed=changed)
 
     def _guard(self, given, new):
-        """Undo relabelling away from frozen classes; count the moves."""
+        """Give frozen classes their given labels back; count the moves."""
         if self.max_class_relabel is None:
             return new
         valid = given != self.ignore_index
-        away = valid & (new != given) & (new != self.ignore_index)
-        undo = away & self.frozen[np.where(valid, given, 0)]
+        # A collapsed class's regions are ignored as readily as relabelled
+        # (the model calls them another class); the model must see its
+        # labels again to learn it back.
+        undo = valid & (new != given) & self.frozen[np.where(valid, given, 0)]
         if undo.any():
             new = np.where(undo, given, new).astype(new.dtype)
-            away &= ~undo
+        away = valid & (new != given) & (new != self.ignore_index)
         self._moved += torch.from_numpy(
             np.bincount(given[away], minlength=self.num_classes)).double()
         return new
