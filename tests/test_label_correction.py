@@ -464,3 +464,53 @@ def test_hook_turns_only_classes_the_model_has_learned():
     assert hook.turned_at == [1200, None]
     with pytest.raises(ValueError, match='min_fit'):
         LabelCorrectionHook(region_threshold=0.3, min_fit=1)
+
+
+def _two_passes(tmp_path, keep_decisions):
+    """A region that the model disagrees with at one pass and agrees with
+    (memorised) at the next; the stored masks after each pass."""
+    from anl_seg.engine.label_correction_hook import LabelCorrectionHook
+    hook = LabelCorrectionHook(threshold=None, region_threshold=0.3,
+                               region_ratio=4.0, region_ignore_ratio=2.0,
+                               require='both', cumulative=False,
+                               keep_decisions=keep_decisions,
+                               min_region_pixels=1)
+    hook.num_classes, hook.ignore_index = 3, 255
+    hook.active = np.ones(3, dtype=bool)
+    hook.frozen = np.zeros(3, dtype=bool)
+    hook.thresholds, hook.background_class = None, None
+    hook.store = CorrectionStore(tmp_path / str(keep_decisions))
+    given = torch.zeros(4, 4, dtype=torch.long)
+    given[:2, :2] = 1  # an object labelled 1
+    given[2:, 2:] = 2  # an object labelled 2
+    given[3, 0] = 255
+    before = given.clone()
+    seen = []
+    for region1, region2 in [((0.1, 0.05, 0.85), (0.1, 0.1, 0.8)),
+                             ((0.1, 0.85, 0.05), (0.1, 0.5, 0.4))]:
+        probs = torch.zeros(3, 4, 4)
+        probs[0] = 1.0
+        probs[:, :2, :2] = torch.tensor(region1)[:, None, None]
+        probs[:, 2:, 2:] = torch.tensor(region2)[:, None, None]
+        hook.process_sample('a.png', probs, given, None, FitStats(3))
+        stored = hook.store.read('a.png')
+        seen.append(given.numpy() if stored is None else stored)
+    assert torch.equal(given, before)
+    return seen
+
+
+def test_keep_decisions_holds_earlier_corrections(tmp_path):
+    first, second = _two_passes(tmp_path, keep_decisions=True)
+    assert (first[:2, :2] == 2).all()  # 0.85 vs 0.05: relabelled
+    assert (first[2:, 2:] == 2).all()  # its own label: kept
+    assert first[3, 0] == 255
+    # The model now predicts the given label 1 (memorised): the
+    # correction holds. Region 2 is doubtful now (0.5 vs 0.4 is under the
+    # ratio and the ignore ratio): nothing to decide, it stays.
+    np.testing.assert_array_equal(second, first)
+    first_plain, second_plain = _two_passes(tmp_path, keep_decisions=False)
+    np.testing.assert_array_equal(first_plain, first)
+    assert (second_plain[:2, :2] == 1).all()  # without: the label is back
+    with pytest.raises(ValueError, match='keep_decisions'):
+        from anl_seg.engine.label_correction_hook import LabelCorrectionHook
+        LabelCorrectionHook(region_threshold=0.3, keep_decisions=True)
