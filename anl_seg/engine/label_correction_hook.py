@@ -151,12 +151,6 @@ class LabelCorrectionHook(FitMonitorHook):
         cumulative (bool): Correct the previous pass's corrected mask (as
             ADELE does); ``False``: decide again from the given mask at
             every pass, so a wrong correction does not stick.
-        keep_decisions (bool): With ``cumulative=False``: a pixel that a
-            pass relabels or ignores keeps that decision at later passes
-            that leave it as given (a later pass's own decision replaces
-            it). A model that goes on to memorise agrees again with the
-            wrong labels it disagreed with before; without this, those
-            labels come back.
         slope_ratio (float): A class has turned once its fitted IoU curve's
             slope is below this share of its early slope (ADELE's
             ``1 - r``).
@@ -179,8 +173,8 @@ class LabelCorrectionHook(FitMonitorHook):
                  region_to_background=True, region_ignore_ratio=None,
                  region_ignore_calibrated=False, max_class_relabel=None,
                  min_region_pixels=16,
-                 cumulative=True, keep_decisions=False, slope_ratio=0.1,
-                 min_fit=0.0, min_passes=4, **kwargs):
+                 cumulative=True, slope_ratio=0.1, min_fit=0.0, min_passes=4,
+                 **kwargs):
         kwargs.setdefault('out_dir', 'label_correction')
         super().__init__(**kwargs)
         if require not in REQUIRE:
@@ -216,11 +210,6 @@ class LabelCorrectionHook(FitMonitorHook):
         self.max_class_relabel = max_class_relabel
         self.min_region_pixels = int(min_region_pixels)
         self.cumulative = bool(cumulative)
-        if keep_decisions and self.cumulative:
-            raise ValueError('keep_decisions needs cumulative=False (a '
-                             'cumulative correction keeps its decisions '
-                             'already)')
-        self.keep_decisions = bool(keep_decisions)
         self.slope_ratio = float(slope_ratio)
         if not 0 <= min_fit < 1:
             raise ValueError(f'min_fit must be in [0, 1), got {min_fit}')
@@ -281,10 +270,6 @@ class LabelCorrectionHook(FitMonitorHook):
                               self.ignore_index, self.require,
                               self.class_constraint, self.background_class,
                               self.max_foreground_loss)
-            if self.keep_decisions:
-                # Decisions of earlier passes hold where this one has none.
-                new = np.where(new != given.numpy(), new, current).astype(
-                    new.dtype)
             new = self._guard(given.numpy(), new)
             changed = int(np.count_nonzero(new != current))
             if changed:
