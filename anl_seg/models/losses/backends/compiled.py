@@ -248,18 +248,29 @@ class COMPILED:
         scale, saved = eager.incoming_scale(grad_loss, x, y, saved, mean)
         if not _failed:
 
+            # Only tensors as arguments: a call with None has no signature
+            # and would go through dynamo every time (not called directly).
+            extra = () if prob_grad is None else (prob_grad, )
+
             def make():
 
-                def backward(x, y, scale, prob_grad, *saved):
-                    return eager.backward_of(x, y, scale, saved, formula,
-                                             ignore_index, prob_grad)
+                if prob_grad is None:
+
+                    def backward(x, y, scale, *saved):
+                        return eager.backward_of(x, y, scale, saved, formula,
+                                                 ignore_index)
+                else:
+
+                    def backward(x, y, scale, prob_grad, *saved):
+                        return eager.backward_of(x, y, scale, saved, formula,
+                                                 ignore_index, prob_grad)
 
                 return backward
 
             key = (formula, ignore_index, prob_grad is None)
             try:
-                return _compiled(_backwards, key, make)(x, y, scale,
-                                                        prob_grad, *saved)
+                return _compiled(_backwards, key, make)(x, y, scale, *extra,
+                                                        *saved)
             except Exception as exc:  # no compiler, unsupported op, ...
                 _give_up(exc)
         return eager.backward_of(x, y, scale, saved, formula, ignore_index,
