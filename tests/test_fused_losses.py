@@ -411,3 +411,22 @@ def test_compiled_forward_and_backward_are_called_directly():
             calls = [call for key, call in cache.items()
                      if key[0] == formula]
             assert calls and any(call._direct for call in calls), cfg
+
+
+@needs_compile
+def test_direct_call_with_a_none_argument():
+    # An absent optional input (None) is part of the signature: the call
+    # is direct for it, and a tensor in its place is another signature.
+
+    def fn(a, b, c):
+        return a * 2 if b is None else a * b
+
+    call = compiled._DirectCall(fn, {})
+    a, b = torch.randn(3, 4), torch.randn(3, 4)
+    for _ in range(2):
+        torch.testing.assert_close(call(a, None, a), a * 2)
+    assert len(call._direct) == 1
+    for _ in range(2):
+        torch.testing.assert_close(call(a, b, a), a * b)
+    assert len(call._direct) == 2
+    torch.testing.assert_close(call(a, None, a), a * 2)

@@ -108,9 +108,10 @@ class _DirectCall:
     much as a loss's kernels on small inputs. When dynamo compiles a static
     graph whose inputs are arguments of the call and whose results are the
     call's, its compiled function is kept under the call's signature (each
-    tensor's shape, strides, dtype and device, grad mode and autocast
-    state) and later called directly; anything else (dynamic shapes, a
-    graph that is reused for other inputs) goes through dynamo.
+    tensor's shape, strides, dtype and device, which arguments are None,
+    grad mode and autocast state) and later called directly; anything
+    else (dynamic shapes, a graph that is reused for other inputs) goes
+    through dynamo.
     """
 
     def __init__(self, fn, options):
@@ -137,11 +138,17 @@ class _DirectCall:
 
     @staticmethod
     def _signature(args):
-        if not all(isinstance(arg, Tensor) for arg in args):
+        # A None argument (an absent optional input) is a constant that
+        # dynamo's graph is specialised on: part of the signature as such.
+        if not all(isinstance(arg, Tensor) or arg is None for arg in args):
             return None
-        device = args[0].device.type
+        tensors = [arg for arg in args if arg is not None]
+        if not tensors:
+            return None
+        device = tensors[0].device.type
         return (torch.is_grad_enabled(), torch.is_autocast_enabled(device),
-                *((arg.shape, arg.stride(), arg.dtype, arg.device)
+                *(None if arg is None else
+                  (arg.shape, arg.stride(), arg.dtype, arg.device)
                   for arg in args))
 
     def _argument_of(self, source):
@@ -248,29 +255,18 @@ class COMPILED:
         scale, saved = eager.incoming_scale(grad_loss, x, y, saved, mean)
         if not _failed:
 
-            # Only tensors as arguments: a call with None has no signature
-            # and would go through dynamo every time (not called directly).
-            extra = () if prob_grad is None else (prob_grad, )
-
             def make():
 
-                if prob_grad is None:
-
-                    def backward(x, y, scale, *saved):
-                        return eager.backward_of(x, y, scale, saved, formula,
-                                                 ignore_index)
-                else:
-
-                    def backward(x, y, scale, prob_grad, *saved):
-                        return eager.backward_of(x, y, scale, saved, formula,
-                                                 ignore_index, prob_grad)
+                def backward(x, y, scale, prob_grad, *saved):
+                    return eager.backward_of(x, y, scale, saved, formula,
+                                             ignore_index, prob_grad)
 
                 return backward
 
             key = (formula, ignore_index, prob_grad is None)
             try:
-                return _compiled(_backwards, key, make)(x, y, scale, *extra,
-                                                        *saved)
+                return _compiled(_backwards, key, make)(x, y, scale,
+                                                        prob_grad, *saved)
             except Exception as exc:  # no compiler, unsupported op, ...
                 _give_up(exc)
         return eager.backward_of(x, y, scale, saved, formula, ignore_index,
