@@ -211,6 +211,8 @@ def _init_worker(job, parent):
     """
     global _WORKER_JOB, _WORKER_PARENT
     _WORKER_JOB, _WORKER_PARENT = job, parent
+    # One process per core already: OpenCV's own threads would oversubscribe.
+    cv2.setNumThreads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_quietly)
     _die_with_parent()
@@ -227,18 +229,17 @@ def _stop_if_orphaned():
 def _start_pool(job, workers):
     """A process pool whose workers hold ``job``.
 
-    OpenCV's thread pool does not survive ``fork``: a child touching it
-    can hang. So OpenCV runs single-threaded while the workers are forked
-    (they keep that: one process per core already), then the caller's
-    setting is restored.
+    The workers are spawned, not forked. The caller may have threads (a
+    training script's torch and OpenCV pools, a test runner's), and a
+    forked child can block for ever on a lock that one of them held at the
+    fork: a CI run hung so, inside this pool, after the torch tests. The
+    noise package needs numpy, OpenCV and Pillow only, so a spawned worker
+    starts in a fraction of a second. As with any spawned process, a script
+    that calls this must guard its entry point with
+    ``if __name__ == '__main__':``.
     """
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        return multiprocessing.Pool(workers, _init_worker,
-                                    (job, os.getpid()))
-    finally:
-        cv2.setNumThreads(threads)
+    context = multiprocessing.get_context('spawn')
+    return context.Pool(workers, _init_worker, (job, os.getpid()))
 
 
 def _corrupt_in_worker(rel):
@@ -400,7 +401,8 @@ def corrupt_directory(src, out, spec, noise, seed=0, workers=1,
         spec (DatasetSpec): Dataset conventions.
         noise (MaskNoise): The corruption.
         seed (int): Run seed (>= 0).
-        workers (int): Worker processes.
+        workers (int): Worker processes (spawned: a script that asks for
+            more than one needs an ``if __name__ == '__main__':`` guard).
         ann_file (str, optional): Restrict to a split list.
         instance_dir (str, optional): Instance maps root override.
         overwrite (bool): Redo every file.
