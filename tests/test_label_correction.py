@@ -12,6 +12,7 @@ from anl_seg.correction import (
     turning_point,
 )
 from anl_seg.correction.fit_stats import FitStats, class_iou
+from anl_seg.correction.training_pass import padded_like_training
 from anl_seg.correction.turning_point import (
     fit_saturating_curve,
     saturating_curve,
@@ -464,3 +465,27 @@ def test_hook_turns_only_classes_the_model_has_learned():
     assert hook.turned_at == [1200, None]
     with pytest.raises(ValueError, match='min_fit'):
         LabelCorrectionHook(region_threshold=0.3, min_fit=1)
+
+
+class _Preprocessor:
+
+    def __init__(self, size_divisor, test_cfg):
+        self.size_divisor, self.test_cfg = size_divisor, test_cfg
+
+
+class _Model:
+
+    def __init__(self, preprocessor):
+        self.data_preprocessor = preprocessor
+
+
+@pytest.mark.parametrize('divisor, test_cfg, inside', [
+    (8, None, dict(size_divisor=8)),  # training's divisor while testing
+    (8, dict(size=(64, 64)), dict(size=(64, 64))),  # the config's own
+    (None, None, None),  # nothing to go by
+])
+def test_rescaled_views_are_padded_like_training(divisor, test_cfg, inside):
+    preprocessor = _Preprocessor(divisor, test_cfg)
+    with padded_like_training(_Model(preprocessor)):
+        assert preprocessor.test_cfg == inside
+    assert preprocessor.test_cfg is test_cfg

@@ -144,6 +144,21 @@ def test_resume_restores_corrections_and_turning_points(voc, tmp_path):
     assert set(saved['masks']) <= set(CorrectionStore(out / 'masks').names())
 
 
+def test_a_rescaled_and_flipped_pass_on_unet(voc, tmp_path):
+    # 64 x 80 images at scale 0.75 are 48 x 60, which the tiny UNet cannot
+    # take unpadded (its sizes must be divisible by 8).
+    work = tmp_path / 'work'
+    proc = run([
+        sys.executable, mmseg_tool_path('train'), CONFIG, '--work-dir', work,
+        '--cfg-options', *EAGER, 'custom_hooks.1.scales=[0.75,1.0]',
+        'custom_hooks.1.flip=True', *schedule(3, 3)
+    ], voc, tmp_path)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    history = json.loads(
+        (work / 'label_correction' / 'history.json').read_text())
+    assert [r['iter'] for r in history['history']] == [1, 2, 3]
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))

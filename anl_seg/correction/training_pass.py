@@ -13,6 +13,7 @@ views of the training set from the runner's config and walks them:
 * the label views: only the train pipeline's ``LoadAnnotations``, on the
   training masks and, optionally, on a clean copy of them.
 """
+import contextlib
 import copy
 import os.path as osp
 
@@ -94,6 +95,33 @@ def _collate(batch):
     return [list(view) for view in zip(*batch)]
 
 
+@contextlib.contextmanager
+def padded_like_training(model):
+    """Pad test inputs as training pads them, while the config sets no
+    test-time padding.
+
+    A rescaled view (scale 0.75 of a 64 x 80 image: 48 x 60) need not fit
+    a model that only takes sizes divisible by its downsampling, such as
+    UNet in ``mode='whole'``; mmseg pads test inputs only when
+    ``data_preprocessor.test_cfg`` asks for it, and configs usually leave
+    it unset. The training-time ``size_divisor``, which every training
+    batch met, is then used; ``test_step`` crops the padding off again
+    before resizing the logits to the mask.
+    """
+    preprocessor = getattr(model, 'data_preprocessor', None)
+    divisor = getattr(preprocessor, 'size_divisor', None)
+    if (divisor is None or not hasattr(preprocessor, 'test_cfg')
+            or preprocessor.test_cfg):
+        yield
+        return
+    saved = preprocessor.test_cfg
+    preprocessor.test_cfg = dict(size_divisor=divisor)
+    try:
+        yield
+    finally:
+        preprocessor.test_cfg = saved
+
+
 class TrainingSetPass:
     """Predictions and labels of every training sample.
 
@@ -129,6 +157,7 @@ class TrainingSetPass:
                 for leaf in leaves
             ])
         self.num_views = len(views)
+        self.rescaled = [scale != 1.0 for scale, _ in views]
         labels = [
             dict(copy.deepcopy(leaf),
                  pipeline=[annotation_loader(leaf.get('pipeline', []))])
@@ -171,8 +200,10 @@ class TrainingSetPass:
         try:
             for batch in self.loader(rank, world_size):
                 probs = None
-                for view in batch[:self.num_views]:
-                    outputs = model.test_step(pseudo_collate(view))
+                for view, rescaled in zip(batch, self.rescaled):
+                    with (padded_like_training(model) if rescaled else
+                          contextlib.nullcontext()):
+                        outputs = model.test_step(pseudo_collate(view))
                     view_probs = [
                         F.softmax(o.seg_logits.data.float(), dim=0)
                         for o in outputs

@@ -40,7 +40,9 @@ class FitMonitorHook(Hook):
             one epoch or ``max_iters / num_passes``, whichever is longer,
             so it follows the schedule.
         num_passes (int): Passes over a run when ``interval`` is not set.
-        scales (sequence[float]): Test-time scales of the pass.
+        scales (sequence[float]): Test-time scales of the pass (a rescaled
+            view is padded as in training when the config sets no
+            test-time padding: UNet-like models take any scale).
         flip (bool): Also predict flipped images (probabilities averaged).
         clean_masks (str, optional): Folder of the clean training masks
             (absolute, or relative to the data root).
