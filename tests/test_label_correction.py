@@ -1,5 +1,7 @@
 """Early-learning label correction: turning point, relabelling, store,
 transform, and the hooks inside mmseg's runner."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -467,25 +469,13 @@ def test_hook_turns_only_classes_the_model_has_learned():
         LabelCorrectionHook(region_threshold=0.3, min_fit=1)
 
 
-class _Preprocessor:
-
-    def __init__(self, size_divisor, test_cfg):
-        self.size_divisor, self.test_cfg = size_divisor, test_cfg
-
-
-class _Model:
-
-    def __init__(self, preprocessor):
-        self.data_preprocessor = preprocessor
-
-
 @pytest.mark.parametrize('divisor, test_cfg, inside', [
     (8, None, dict(size_divisor=8)),  # training's divisor while testing
     (8, dict(size=(64, 64)), dict(size=(64, 64))),  # the config's own
     (None, None, None),  # nothing to go by
 ])
 def test_rescaled_views_are_padded_like_training(divisor, test_cfg, inside):
-    preprocessor = _Preprocessor(divisor, test_cfg)
-    with padded_like_training(_Model(preprocessor)):
+    preprocessor = SimpleNamespace(size_divisor=divisor, test_cfg=test_cfg)
+    with padded_like_training(SimpleNamespace(data_preprocessor=preprocessor)):
         assert preprocessor.test_cfg == inside
     assert preprocessor.test_cfg is test_cfg
