@@ -10,8 +10,9 @@ from scipy import ndimage
 from anl_seg.noise import NoiseError, build_noise
 from anl_seg.noise.area_change import grow_by, move_by, shrink_by
 from anl_seg.noise.fill import fill_holes
+from anl_seg.noise.label_check import largest_bad_label
 from anl_seg.noise.mask_io import _read_grey_png, read_label_png
-from anl_seg.noise.measure import touched_regions
+from anl_seg.noise.measure import ChangedPixels, touched_regions
 from anl_seg.noise.regions import class_regions, extract_regions
 from anl_seg.noise.severity import _fill_sources, _filled, _sources_in
 
@@ -160,12 +161,38 @@ def test_boundary_fill_matches_a_full_lookup(seed, ignored_share):
             _filled_by_lookup(labels, valid))
 
 
+def test_bad_label_check_matches_the_definition():
+    rng = np.random.default_rng(0)
+    for _ in range(400):
+        num_classes = int(rng.choice([2, 21, 255, 256, 300]))
+        ignore = int(rng.choice([255, 254, 100, -1, 1000]))
+        if 0 <= ignore < num_classes:
+            ignore = 1000
+        height, width = (int(v) for v in rng.integers(1, 12, 2))
+        mask = rng.integers(0, min(num_classes, 256),
+                            (height, width)).astype(np.uint8)
+        for _ in range(int(rng.integers(0, 3))):
+            mask.flat[rng.integers(mask.size)] = rng.integers(0, 256)
+        if rng.random() < 0.3:
+            mask = mask[:, ::2]  # not contiguous
+        bad = mask[(mask != ignore) & (mask >= num_classes)]
+        expected = int(bad.max()) if len(bad) else None
+        assert largest_bad_label(mask, num_classes, ignore) == expected
+
+
+@pytest.mark.parametrize('share', [0.001, 0.5])  # masked, unmasked
 @pytest.mark.parametrize('num_regions', [3, 255, 300])
-def test_touched_regions_match_a_bincount(num_regions):
+def test_touched_regions_match_a_bincount(num_regions, share):
     rng = np.random.default_rng(num_regions)
     mask = rng.integers(0, num_regions, size=(60, 70)).astype(np.int32)
     regions = extract_regions(mask, 255, None, mask + 1)
-    changed = rng.random(mask.shape) < 0.001
+    changed = rng.random(mask.shape) < share
+    for masked in (True, False):  # both histogram paths
+        pixels = ChangedPixels(changed)
+        pixels.masked_is_cheaper = masked
+        plain = np.bincount(regions.ids[changed],
+                            minlength=len(regions) + 1)[1:]
+        assert touched_regions(regions, pixels) == np.count_nonzero(plain)
     plain = np.bincount(regions.ids[changed],
                         minlength=len(regions) + 1)[1:]
     assert touched_regions(regions, changed) == np.count_nonzero(plain)

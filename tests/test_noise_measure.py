@@ -3,7 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from anl_seg.noise.measure import NoiseStats, confusion_matrix
+from anl_seg.noise.label_check import value_counts
+from anl_seg.noise.measure import ChangedPixels, NoiseStats, confusion_matrix
 from anl_seg.noise.regions import extract_regions
 from anl_seg.noise.severity import boundary_counts, label_boundary
 
@@ -83,11 +84,35 @@ def test_confusion_and_touched_counts_match_the_definition():
             expected = np.zeros((classes, classes), np.int64)
             np.add.at(expected, (c[valid], n[valid]), 1)
             assert np.array_equal(confusion_matrix(c, n, classes), expected)
+            counts = value_counts(c) if dtype == np.uint8 else None
+            for masked in (True, False):  # both histogram paths
+                changed = ChangedPixels(c != n)
+                changed.masked_is_cheaper = masked
+                assert np.array_equal(
+                    confusion_matrix(c, n, classes, 255, counts, changed),
+                    expected)
         regions = extract_regions(clean, 255)
         stats = NoiseStats(classes).update(clean, noisy, regions)
+        assert np.array_equal(stats.confusion, expected)
         touched = {int(i) for i in regions.ids[clean != noisy]} - {0}
         assert stats.regions_touched == len(touched)
         assert stats.images_touched == int((clean != noisy).any())
+
+
+def test_confusion_skips_pixels_ignored_in_the_clean_mask():
+    clean = np.array([[0, 1], [255, 255]], np.uint8)
+    noisy = np.array([[1, 1], [255, 2]], np.uint8)
+    expected = np.array([[0, 1, 0], [0, 1, 0], [0, 0, 0]])
+    assert np.array_equal(confusion_matrix(clean, noisy, 3), expected)
+    stats = NoiseStats(3).update(clean, noisy, extract_regions(clean, 255))
+    assert np.array_equal(stats.confusion, expected)
+
+
+def test_one_pixel_masks_are_measured():
+    clean, noisy = np.full((1, 1), 2, np.uint8), np.full((1, 1), 1, np.uint8)
+    stats = NoiseStats(3).update(clean, noisy, extract_regions(clean, 255))
+    assert stats.confusion[2, 1] == 1 and stats.confusion.sum() == 1
+    assert stats.regions_touched == stats.images_touched == 1
 
 
 def test_confusion_rejects_labels_out_of_range():

@@ -99,6 +99,19 @@ def test_cityscapes_like_mask_without_background(name):
     assert np.any(noisy != mask)
 
 
+@pytest.mark.parametrize('name', sorted(NOISES))
+@pytest.mark.parametrize('shape', [(1, 1), (1, 3), (2, 1)])
+def test_tiny_masks_are_noised_and_measured(name, shape):
+    # OpenCV reads a one-element array as a scalar: 1x1 masks crashed
+    for value in (0, 7, IGNORE):
+        mask = np.full(shape, value, np.uint8)
+        noisy = make(name, 1.0)(mask, np.random.default_rng(0))
+        assert noisy.shape == mask.shape
+        assert (noisy == IGNORE).sum() == (mask == IGNORE).sum()
+        stats = NoiseStats(21).update(mask, noisy, extract_regions(mask))
+        assert stats.confusion.sum() == (mask != IGNORE).sum()
+
+
 def test_pixel_flip_measured_rate_on_a_million_pixels():
     rng = np.random.default_rng(0)
     mask = rng.integers(0, 21, size=(1024, 1024), dtype=np.uint8)

@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 
 from .errors import NoiseError
+from .label_check import value_counts
+from .scalar_compare import compare
 
 
 @dataclass
@@ -29,11 +31,15 @@ class Regions:
             came from, kept so they can be rebuilt for a changed mask.
         boxes (list[tuple[slice, slice]]): Bounding box per region,
             computed on first use.
+        label_counts (np.ndarray, optional): int64 (256,) pixel count per
+            value of the (8-bit) mask, where the labelling counted them
+            (the noise report reuses them).
     """
     ids: np.ndarray
     classes: np.ndarray
     object_ids: Optional[np.ndarray] = None
     known_areas: Optional[np.ndarray] = field(default=None, repr=False)
+    label_counts: Optional[np.ndarray] = field(default=None, repr=False)
 
     def __len__(self):
         return len(self.classes)
@@ -64,7 +70,7 @@ class Regions:
         if 'boxes' in self.__dict__ or self.small_ids is None:
             return self.boxes[index]
         left, top, width, height = cv2.boundingRect(
-            cv2.compare(self.small_ids, int(index) + 1, cv2.CMP_EQ))
+            compare(self.small_ids, int(index) + 1, cv2.CMP_EQ))
         return slice(top, top + height), slice(left, left + width)
 
     @cached_property
@@ -110,13 +116,13 @@ def extract_regions(mask, ignore_index=255, background=None,
     classes, areas = [], None
     if object_ids is None and mask.dtype == np.uint8:
         # Every pixel of a class is in a region: no region mask needed.
-        counts = _histogram(mask)
-        for excluded in (ignore_index, background):
-            if excluded is not None and 0 <= excluded < 256:
-                counts[excluded] = 0
-        _number_components(np.flatnonzero(counts), lambda cls: cv2.compare(
-            mask, int(cls), cv2.CMP_EQ), ids, classes)
-        return Regions(ids=ids, classes=np.asarray(classes, dtype=np.int64))
+        label_counts = value_counts(mask)
+        _number_components(_region_classes(label_counts, ignore_index,
+                                           background),
+                           lambda cls: compare(mask, int(cls), cv2.CMP_EQ),
+                           ids, classes)
+        return Regions(ids=ids, classes=np.asarray(classes, dtype=np.int64),
+                       label_counts=label_counts)
     in_region = mask != ignore_index
     if background is not None:
         in_region &= mask != background
@@ -157,15 +163,13 @@ def class_regions(mask, ignore_index=255, background=None):
     if mask.dtype != np.uint8:
         return extract_regions(mask, ignore_index, background,
                                np.ones(mask.shape, dtype=np.int32))
-    counts = _histogram(mask)
-    for excluded in (ignore_index, background):
-        if excluded is not None and 0 <= excluded < 256:
-            counts[excluded] = 0
-    classes = np.flatnonzero(counts)
+    label_counts = value_counts(mask)
+    classes = _region_classes(label_counts, ignore_index, background)
     lookup = np.zeros(256, dtype=np.int32)
     lookup[classes] = np.arange(1, len(classes) + 1, dtype=np.int32)
     return Regions(ids=cv2.LUT(mask, lookup), classes=classes.astype(np.int64),
-                   known_areas=counts[classes])
+                   known_areas=label_counts[classes],
+                   label_counts=label_counts)
 
 
 def _label_components(mask, in_region, ids, classes):
@@ -176,10 +180,14 @@ def _label_components(mask, in_region, ids, classes):
     _number_components(*_class_masks(mask, in_region), ids, classes)
 
 
-def _histogram(mask):
-    """int64 (256,) pixel count per value of an 8-bit mask."""
-    return cv2.calcHist([np.ascontiguousarray(mask)], [0], None, [256],
-                        [0, 256]).ravel().astype(np.int64)
+def _region_classes(label_counts, ignore_index, background):
+    """The values present in an 8-bit mask (``label_counts``) that are
+    neither ignored nor the background."""
+    present = label_counts > 0
+    for excluded in (ignore_index, background):
+        if excluded is not None and 0 <= excluded < 256:
+            present[excluded] = False
+    return np.flatnonzero(present)
 
 
 def _number_components(present, component_of, ids, classes):
@@ -218,7 +226,7 @@ def _class_masks(mask, in_region):
         if len(unused):
             # outside pixels get a value that is no class of the region
             masked = np.where(in_region, mask, np.uint8(unused[0]))
-            return np.flatnonzero(histogram), lambda cls: cv2.compare(
+            return np.flatnonzero(histogram), lambda cls: compare(
                 masked, int(cls), cv2.CMP_EQ)
     return np.unique(mask[in_region]), lambda cls: (
         in_region & (mask == cls)).astype(np.uint8)
