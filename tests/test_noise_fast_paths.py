@@ -14,7 +14,7 @@ from anl_seg.noise.label_check import largest_bad_label
 from anl_seg.noise.mask_io import _read_grey_png, read_label_png
 from anl_seg.noise.measure import ChangedPixels, touched_regions
 from anl_seg.noise.regions import class_regions, extract_regions
-from anl_seg.noise.severity import _fill_sources, _filled, _sources_in
+from anl_seg.noise.severity import _fill_plan, _filled, _whole_plan
 
 
 def _blobs(rng, shape=(61, 83), count=3):
@@ -157,7 +157,7 @@ def test_boundary_fill_matches_a_full_lookup(seed, ignored_share):
     valid = mask != 255
     for labels in (mask, mask.astype(np.uint16)):
         np.testing.assert_array_equal(
-            _filled(labels, _fill_sources(valid)),
+            _filled(labels, _fill_plan(valid)),
             _filled_by_lookup(labels, valid))
 
 
@@ -283,11 +283,12 @@ def test_boundary_fill_in_boxes_matches_the_whole_image(seed):
         mask[140:] = 255
     mask[rng.random(shape) < 0.0003] = 255  # specks
     valid = mask != 255
-    ignored, sources = _fill_sources(valid)
-    order = np.argsort(ignored)
-    whole = _sources_in(valid)
-    np.testing.assert_array_equal(ignored[order], whole[0])
-    np.testing.assert_array_equal(sources[order], whole[1])
+    # every pixel its own label: the fill shows each pixel's source
+    positions = np.arange(mask.size, dtype=np.uint16).reshape(shape)
+    np.testing.assert_array_equal(_filled(positions, _fill_plan(valid)),
+                                  _filled(positions, _whole_plan(valid)))
+    np.testing.assert_array_equal(_filled(mask, _fill_plan(valid)),
+                                  _filled_by_lookup(mask, valid))
 
 
 @pytest.mark.parametrize('dtype', [np.uint8, np.uint16])

@@ -28,23 +28,21 @@ _REACH = 2
 _MAX_BOXES = 32
 
 
-def _sources_in(valid):
-    """Flat indices ``(ignored, source)`` within ``valid`` (a whole array)
-    of each ignored pixel and the valid pixel whose label it takes.
+def _whole_plan(valid):
+    """The fill of every ignored pixel of ``valid`` from one transform of
+    the whole array: ``[(crop, valid, target, rank)]`` with ``crop`` the
+    whole array, ``target`` its ignored pixels and ``rank`` the raster
+    rank of the valid pixel each of them takes its label from.
 
     OpenCV numbers the valid pixels 1..K in raster order and gives each
-    pixel the number of its nearest; the k-th valid pixel is found from
-    the ignored ones alone (those before it), not by indexing the whole
-    array.
+    pixel the number of its nearest.
     """
     nearest = cv2.distanceTransformWithLabels(
         (~valid).view(np.uint8), cv2.DIST_L2, 5,
         labelType=cv2.DIST_LABEL_PIXEL)[1]
-    ignored = np.flatnonzero(~valid)
-    rank = nearest.ravel()[ignored].astype(np.int64) - 1
-    # valid pixels before each ignored one (non-decreasing)
-    valid_before = ignored - np.arange(len(ignored))
-    return ignored, rank + np.searchsorted(valid_before, rank, side='right')
+    target = ~valid
+    whole = (slice(None), slice(None))
+    return [(whole, valid, target, nearest[target] - 1)]
 
 
 def _ignored_boxes(ignored):
@@ -76,54 +74,55 @@ def _ignored_boxes(ignored):
     return boxes
 
 
-def _fill_sources(valid):
-    """Flat indices ``(ignored, source)``: each ignored pixel and the
-    valid pixel whose label it takes, the nearest one by OpenCV's 5x5
-    chamfer distance.
+def _fill_plan(valid):
+    """How each ignored pixel gets the label of its nearest valid pixel by
+    OpenCV's 5x5 chamfer distance: a list of ``(crop, valid, target,
+    rank)``, each filling the ``target`` pixels of array region ``crop``
+    with the labels of its ``valid`` pixels of raster rank ``rank``.
 
     An ignored pixel's result depends only on the ignored pixels within
     reach of it, step by step, and the valid ones around them: each
     group of them is transformed in its own box grown by the reach (the
     same results as on the whole image, at the cost of the void areas).
+    Ranks, not positions: a mask's labels are then read by one boolean
+    selection of the crop's valid pixels.
     """
     ignored = ~valid
     boxes = _ignored_boxes(ignored)
     height, width = valid.shape
     if not boxes or sum((b[1] - b[0]) * (b[3] - b[2])
                             for b in boxes) * 2 > valid.size:
-        return _sources_in(valid)
-    all_ignored, all_sources = [], []
+        return _whole_plan(valid)
+    plan = []
     for top, bottom, left, right in boxes:
-        crop_top, crop_left = max(top - _REACH, 0), max(left - _REACH, 0)
-        crop_bottom = min(bottom + _REACH, height)
-        crop_right = min(right + _REACH, width)
-        crop = np.ascontiguousarray(valid[crop_top:crop_bottom,
-                                          crop_left:crop_right])
-        at, source = _sources_in(crop)
-        crop_width = crop_right - crop_left
-        rows, cols = np.divmod(at, crop_width)
+        crop = (slice(max(top - _REACH, 0), min(bottom + _REACH, height)),
+                slice(max(left - _REACH, 0), min(right + _REACH, width)))
+        crop_valid = valid[crop]
+        nearest = cv2.distanceTransformWithLabels(
+            (~crop_valid).view(np.uint8), cv2.DIST_L2, 5,
+            labelType=cv2.DIST_LABEL_PIXEL)[1]
         # only the box's own pixels: the margin's belong to other boxes
-        inside = ((rows >= top - crop_top) & (rows < bottom - crop_top) &
-                  (cols >= left - crop_left) & (cols < right - crop_left))
-        for flat, out in ((at[inside], all_ignored),
-                          (source[inside], all_sources)):
-            rows, cols = np.divmod(flat, crop_width)
-            out.append((rows + crop_top) * width + cols + crop_left)
-    return np.concatenate(all_ignored), np.concatenate(all_sources)
+        target = np.zeros(crop_valid.shape, bool)
+        inner = (slice(top - crop[0].start, bottom - crop[0].start),
+                 slice(left - crop[1].start, right - crop[1].start))
+        target[inner] = ~crop_valid[inner]
+        plan.append((crop, crop_valid, target, nearest[target] - 1))
+    return plan
 
 
-def _filled(mask, sources):
+def _filled(mask, plan):
     """``mask`` with each ignored pixel set to its nearest valid label
-    (``sources`` from :func:`_fill_sources`, or None when nothing is
-    ignored), in a dtype OpenCV's morphology takes (uint8, else uint16).
+    (``plan`` from :func:`_fill_plan`, or None when nothing is ignored),
+    in a dtype OpenCV's morphology takes (uint8, else uint16).
     """
     labels = mask if mask.dtype == np.uint8 else mask.astype(np.uint16)
-    if sources is None:
+    if plan is None:
         return labels
-    ignored, source = sources
     labels = labels.copy()
-    flat = labels.reshape(-1)
-    flat[ignored] = flat[source]
+    for crop, valid, target, rank in plan:
+        window = labels[crop]  # a view: filled in place
+        # valid pixels are never written, so earlier boxes change none
+        window[target] = window[valid][rank]
     return labels
 
 
@@ -142,12 +141,12 @@ def _boundaries(masks, ignore_index):
         if not valid.any():
             edges.append(np.zeros(mask.shape, np.uint8))
             continue
-        sources = None
+        plan = None
         if not valid.all():
             if shared is None or not np.array_equal(shared[0], valid):
-                shared = (valid, _fill_sources(valid))
-            sources = shared[1]
-        edges.append(_edges(_filled(mask, sources)))
+                shared = (valid, _fill_plan(valid))
+            plan = shared[1]
+        edges.append(_edges(_filled(mask, plan)))
     return edges
 
 
