@@ -108,6 +108,17 @@ def test_confusion_skips_pixels_ignored_in_the_clean_mask():
     assert np.array_equal(stats.confusion, expected)
 
 
+def test_a_rejected_pair_adds_nothing():
+    clean = np.zeros((4, 4), np.uint8)
+    noisy = clean.copy()
+    noisy[0, 0] = 7
+    stats = NoiseStats(3)
+    with pytest.raises(ValueError):
+        stats.update(clean, noisy, extract_regions(clean, 255))
+    assert stats.images == stats.regions == 0
+    assert stats.confusion.sum() == 0
+
+
 def test_one_pixel_masks_are_measured():
     clean, noisy = np.full((1, 1), 2, np.uint8), np.full((1, 1), 1, np.uint8)
     stats = NoiseStats(3).update(clean, noisy, extract_regions(clean, 255))
@@ -124,6 +135,15 @@ def test_confusion_rejects_labels_out_of_range():
     noisy[0, 0] = 7
     with pytest.raises(ValueError):
         confusion_matrix(clean, noisy, 3)
+    # an unchanged clean label out of range, on the changed-pixels path
+    clean[0, 0] = noisy[0, 0] = 255
+    noisy[1, 1] = 1
+    for ignore_index in (-1, 300):
+        changed = ChangedPixels(clean != noisy)
+        changed.masked_is_cheaper = True
+        with pytest.raises(ValueError, match='num_classes'):
+            confusion_matrix(clean, noisy, 3, ignore_index,
+                             value_counts(clean), changed)
 
 
 def test_regions_are_numbered_as_by_whole_image_labelling():

@@ -100,9 +100,10 @@ def test_cityscapes_like_mask_without_background(name):
 
 
 @pytest.mark.parametrize('name', sorted(NOISES))
-@pytest.mark.parametrize('shape', [(1, 1), (1, 3), (2, 1)])
+@pytest.mark.parametrize('shape', [(1, 1), (1, 3), (2, 1), (0, 0), (0, 3)])
 def test_tiny_masks_are_noised_and_measured(name, shape):
-    # OpenCV reads a one-element array as a scalar: 1x1 masks crashed
+    # OpenCV reads a one-element array as a scalar (1x1 masks crashed)
+    # and takes no empty one
     for value in (0, 7, IGNORE):
         mask = np.full(shape, value, np.uint8)
         noisy = make(name, 1.0)(mask, np.random.default_rng(0))
@@ -110,6 +111,7 @@ def test_tiny_masks_are_noised_and_measured(name, shape):
         assert (noisy == IGNORE).sum() == (mask == IGNORE).sum()
         stats = NoiseStats(21).update(mask, noisy, extract_regions(mask))
         assert stats.confusion.sum() == (mask != IGNORE).sum()
+        assert stats.images == 1
 
 
 def test_pixel_flip_measured_rate_on_a_million_pixels():

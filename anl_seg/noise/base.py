@@ -84,7 +84,7 @@ class MaskNoise:
         if regions is not None and regions.ids.shape != mask.shape:
             raise NoiseError(f'regions shape {regions.ids.shape} != mask '
                              f'shape {mask.shape}')
-        if self.rate == 0:
+        if self.rate == 0 or mask.size == 0:
             return mask.copy()
         noisy = self._apply(mask, rng, regions)
         np.copyto(noisy, self.ignore_index, casting='unsafe',

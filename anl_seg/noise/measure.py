@@ -62,7 +62,7 @@ def _pair_histogram(clean, noisy, num_classes, ignore_index, changed,
             or not changed.masked_is_cheaper):
         return _all_pairs(clean, noisy, num_classes, ignore_index)
     valid_counts = label_counts[:num_classes].astype(np.int64)
-    ignored = label_counts[ignore_index] if ignore_index < 256 else 0
+    ignored = label_counts[ignore_index] if 0 <= ignore_index < 256 else 0
     if valid_counts.sum() + ignored != clean.size:
         return None  # a clean label out of range
     moved = cv2.calcHist([clean, noisy], [0, 1], changed.mask,
@@ -202,22 +202,29 @@ class NoiseStats:
         if clean.shape != noisy.shape:
             raise ValueError(f'clean shape {clean.shape} != noisy shape '
                              f'{noisy.shape}')
-        if clean.dtype == noisy.dtype == np.uint8:
-            changed = ChangedPixels(
-                cv2.compare(np.ascontiguousarray(clean),
-                            np.ascontiguousarray(noisy), cv2.CMP_NE))
-        else:
-            changed = ChangedPixels(clean != noisy)
-        self.confusion += confusion_matrix(
-            clean, noisy, self.num_classes, self.ignore_index,
-            None if regions is None else regions.label_counts, changed)
-        self.boundary += boundary_counts(clean, noisy, self.ignore_index,
-                                         self.boundary_tolerance)
+        confusion, boundary, touched = 0, 0, 0
+        if clean.size:  # (OpenCV takes no empty array)
+            if clean.dtype == noisy.dtype == np.uint8:
+                changed = ChangedPixels(
+                    cv2.compare(np.ascontiguousarray(clean),
+                                np.ascontiguousarray(noisy), cv2.CMP_NE))
+            else:
+                changed = ChangedPixels(clean != noisy)
+            confusion = confusion_matrix(
+                clean, noisy, self.num_classes, self.ignore_index,
+                None if regions is None else regions.label_counts, changed)
+            boundary = boundary_counts(clean, noisy, self.ignore_index,
+                                       self.boundary_tolerance)
+            if regions is not None:
+                touched = touched_regions(regions, changed)
+        # counted once everything is measured: a bad pair adds nothing
+        self.confusion += confusion
+        self.boundary += boundary
         self.images += 1
-        self.images_touched += int(changed.count > 0)
+        self.images_touched += int(clean.size > 0 and changed.count > 0)
         if regions is not None:
             self.regions += len(regions)
-            self.regions_touched += touched_regions(regions, changed)
+            self.regions_touched += touched
         return self
 
     @classmethod
