@@ -248,6 +248,10 @@ def test_region_fast_paths_match_the_generic_dtypes(seed):
             assert np.array_equal(regions.ids, wide.ids)
             assert np.array_equal(regions.classes, wide.classes)
             assert np.array_equal(regions.areas, wide.areas)
+            if regions.label_counts is not None:  # reused by the report
+                assert np.array_equal(
+                    regions.label_counts,
+                    np.bincount(mask.ravel() % 256, minlength=256))
     # connected components only (no instances), with and without background
     for background in (0, None):
         assert np.array_equal(

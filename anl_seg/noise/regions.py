@@ -112,6 +112,8 @@ def extract_regions(mask, ignore_index=255, background=None,
         Regions: The labelling.
     """
     mask = np.asarray(mask)
+    if mask.dtype == np.uint8:  # OpenCV takes it
+        mask = np.ascontiguousarray(mask)
     ids = np.zeros(mask.shape, dtype=np.int32)
     classes, areas = [], None
     if object_ids is None and mask.dtype == np.uint8:
@@ -143,13 +145,20 @@ def extract_regions(mask, ignore_index=255, background=None,
         classes.extend((unique_keys % num_keys).tolist())
         in_region &= ~is_object
     num_objects = len(classes)
-    _label_components(mask, in_region, ids, classes)
+    label_counts = None
+    if mask.dtype == np.uint8 and in_region.any():
+        label_counts = value_counts(mask)
+        _label_8bit_components(mask, in_region, (ignore_index, background),
+                               label_counts, classes, areas, ids)
+    else:
+        _label_components(mask, in_region, ids, classes)
     if len(classes) > num_objects:
         areas = None  # counted on first use
     return Regions(ids=ids, classes=np.asarray(classes, dtype=np.int64),
                    object_ids=object_ids,
                    known_areas=None if areas is None else
-                   areas.astype(np.int64))
+                   areas.astype(np.int64),
+                   label_counts=label_counts)
 
 
 def class_regions(mask, ignore_index=255, background=None):
@@ -206,28 +215,41 @@ def _number_components(present, component_of, ids, classes):
         # (WithStats would give the areas, but costs 6x the labelling)
         count, labels = cv2.connectedComponents(
             component, connectivity=8, ltype=cv2.CV_32S)
-        # ids = labels + offset on the component only (ids are 0 there,
-        # labels 0 elsewhere: an OpenCV masked add, then an or)
-        cv2.add(labels, len(classes), dst=labels, mask=component)
+        # ids = labels + offset on the component only: OpenCV's masked add
+        # writes there alone, into the view of ``ids``
         target = ids[box]
-        target |= labels
+        written = cv2.add(labels, len(classes), dst=target, mask=component)
+        if written is not target:  # (a copy: not expected of OpenCV)
+            np.copyto(target, written, where=component > 0)
         classes.extend([int(cls)] * (count - 1))
+
+
+def _label_8bit_components(mask, in_region, excluded, label_counts,
+                           classes, areas, ids):
+    """:func:`_label_components` of an 8-bit mask whose pixel counts
+    (``label_counts``) and object regions so far (``classes``, their
+    ``areas``) are known: the classes left in ``in_region`` (all pixels
+    but the ``excluded`` ignore and background values and the objects)
+    are those counts less the objects', with no histogram of the region.
+    """
+    rest = label_counts.copy()
+    if classes:
+        np.subtract.at(rest, classes, areas)
+    present = _region_classes(rest, *excluded)
+    unused = np.setdiff1d(np.arange(256), present)
+    if not len(unused):  # every 8-bit value is a class of the region
+        _label_components(mask, in_region, ids, classes)
+        return
+    # outside pixels get a value that is no class of the region
+    masked = np.full_like(mask, unused[0])
+    cv2.copyTo(mask, in_region.view(np.uint8), masked)
+    _number_components(present, lambda cls: compare(masked, int(cls),
+                                                    cv2.CMP_EQ), ids, classes)
 
 
 def _class_masks(mask, in_region):
     """The classes present in ``in_region`` and a function giving the uint8
     mask of one of them there."""
-    if mask.dtype == np.uint8:
-        # OpenCV's histogram and compare are several times numpy's boolean
-        # indexing on large masks.
-        histogram = cv2.calcHist([mask], [0], in_region.view(np.uint8),
-                                 [256], [0, 256]).ravel()
-        unused = np.flatnonzero(histogram == 0)
-        if len(unused):
-            # outside pixels get a value that is no class of the region
-            masked = np.where(in_region, mask, np.uint8(unused[0]))
-            return np.flatnonzero(histogram), lambda cls: compare(
-                masked, int(cls), cv2.CMP_EQ)
     return np.unique(mask[in_region]), lambda cls: (
         in_region & (mask == cls)).astype(np.uint8)
 
