@@ -14,6 +14,7 @@ from anl_seg.noise.label_check import largest_bad_label
 from anl_seg.noise.mask_io import _read_grey_png, read_label_png
 from anl_seg.noise.measure import ChangedPixels, touched_regions
 from anl_seg.noise.regions import class_regions, extract_regions
+from anl_seg.noise.scalar_ops import add_where, compare, in_range
 from anl_seg.noise.severity import _fill_plan, _filled, _whole_plan
 
 
@@ -159,6 +160,31 @@ def test_boundary_fill_matches_a_full_lookup(seed, ignored_share):
         np.testing.assert_array_equal(
             _filled(labels, _fill_plan(valid)),
             _filled_by_lookup(labels, valid))
+
+
+@pytest.mark.parametrize('shape', [(1, 1), (4, 1), (1, 4), (2, 2), (3, 1),
+                                   (2, 3), (7, )])
+def test_scalar_ops_match_numpy_on_tiny_arrays(shape):
+    # OpenCV may take an array of up to 4 elements for the scalar
+    rng = np.random.default_rng(len(shape) + shape[0])
+    for dtype in (np.uint8, np.uint16, np.int32):
+        for _ in range(10):
+            array = rng.integers(0, 6, shape).astype(dtype)
+            value = int(rng.integers(0, 6))
+            for op, expected in ((cv2.CMP_EQ, array == value),
+                                 (cv2.CMP_NE, array != value),
+                                 (cv2.CMP_GT, array > value)):
+                np.testing.assert_array_equal(compare(array, value, op),
+                                              expected * 255)
+            np.testing.assert_array_equal(
+                in_range(array, value, 4),
+                ((array >= value) & (array <= 4)) * 255)
+            if len(shape) == 2 and dtype == np.int32:
+                where = (rng.random(shape) < 0.5).astype(np.uint8) * 255
+                out = np.full(shape, 9, np.int32)
+                assert add_where(array, value, out, where) is out
+                np.testing.assert_array_equal(
+                    out, np.where(where > 0, array + value, 9))
 
 
 def test_bad_label_check_matches_the_definition():

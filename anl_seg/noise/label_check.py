@@ -3,7 +3,7 @@ class nor ignored."""
 import cv2
 import numpy as np
 
-from .scalar_compare import compare
+from .scalar_ops import compare, in_range
 
 
 def _count_bad_8bit(mask, num_classes, ignore_index):
@@ -12,7 +12,7 @@ def _count_bad_8bit(mask, num_classes, ignore_index):
     and noised many times, and are almost always fine)."""
     if num_classes > 255:
         return 0
-    bad = cv2.countNonZero(cv2.inRange(mask, num_classes, 255))
+    bad = cv2.countNonZero(in_range(mask, num_classes, 255))
     if num_classes <= ignore_index <= 255:
         bad -= cv2.countNonZero(compare(mask, ignore_index, cv2.CMP_EQ))
     return bad

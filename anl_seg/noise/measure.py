@@ -10,7 +10,7 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from .scalar_compare import compare
+from .scalar_ops import compare
 from .severity import boundary_counts, boundary_scores
 
 

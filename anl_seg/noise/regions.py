@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import NoiseError
 from .label_check import value_counts
-from .scalar_compare import compare
+from .scalar_ops import add_where, compare
 
 
 @dataclass
@@ -217,10 +217,7 @@ def _number_components(present, component_of, ids, classes):
             component, connectivity=8, ltype=cv2.CV_32S)
         # ids = labels + offset on the component only: OpenCV's masked add
         # writes there alone, into the view of ``ids``
-        target = ids[box]
-        written = cv2.add(labels, len(classes), dst=target, mask=component)
-        if written is not target:  # (a copy: not expected of OpenCV)
-            np.copyto(target, written, where=component > 0)
+        add_where(labels, len(classes), ids[box], component)
         classes.extend([int(cls)] * (count - 1))
 
 
