@@ -214,7 +214,7 @@ def test_touched_regions_match_a_bincount(num_regions, share):
     regions = extract_regions(mask, 255, None, mask + 1)
     changed = rng.random(mask.shape) < share
     for masked in (True, False):  # both histogram paths
-        pixels = ChangedPixels(changed)
+        pixels = ChangedPixels.of(changed)
         pixels.masked_is_cheaper = masked
         plain = np.bincount(regions.ids[changed],
                             minlength=len(regions) + 1)[1:]

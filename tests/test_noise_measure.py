@@ -86,7 +86,7 @@ def test_confusion_and_touched_counts_match_the_definition():
             assert np.array_equal(confusion_matrix(c, n, classes), expected)
             counts = value_counts(c) if dtype == np.uint8 else None
             for masked in (True, False):  # both histogram paths
-                changed = ChangedPixels(c != n)
+                changed = ChangedPixels.of(c != n)
                 changed.masked_is_cheaper = masked
                 assert np.array_equal(
                     confusion_matrix(c, n, classes, 255, counts, changed),
@@ -139,7 +139,7 @@ def test_confusion_rejects_labels_out_of_range():
     clean[0, 0] = noisy[0, 0] = 255
     noisy[1, 1] = 1
     for ignore_index in (-1, 300):
-        changed = ChangedPixels(clean != noisy)
+        changed = ChangedPixels.of(clean != noisy)
         changed.masked_is_cheaper = True
         with pytest.raises(ValueError, match='num_classes'):
             confusion_matrix(clean, noisy, 3, ignore_index,

@@ -25,15 +25,30 @@ class ChangedPixels:
     (pixel-flip) are not.
 
     Args:
-        changed (np.ndarray): bool, or uint8 nonzero where changed.
+        mask (np.ndarray): uint8, 255 where changed and 0 elsewhere (see
+            :meth:`of` and :meth:`between` for other inputs).
     """
 
-    def __init__(self, changed):
+    def __init__(self, mask):
+        self.mask = mask
+        self.count = cv2.countNonZero(mask)
+
+    @classmethod
+    def of(cls, changed):
+        """From a bool mask, or a uint8 one nonzero where changed."""
         changed = np.ascontiguousarray(changed)
         if changed.dtype != np.uint8:
             changed = changed.astype(bool, copy=False).view(np.uint8)
-        self.mask = compare(changed, 0, cv2.CMP_NE)
-        self.count = cv2.countNonZero(self.mask)
+        return cls(compare(changed, 0, cv2.CMP_NE))
+
+    @classmethod
+    def between(cls, clean, noisy):
+        """The pixels where ``clean`` and ``noisy`` (same shape) differ:
+        one OpenCV compare for 8-bit masks."""
+        if clean.dtype == noisy.dtype == np.uint8:
+            return cls(cv2.compare(np.ascontiguousarray(clean),
+                                   np.ascontiguousarray(noisy), cv2.CMP_NE))
+        return cls.of(clean != noisy)
 
     @cached_property
     def masked_is_cheaper(self):
@@ -101,9 +116,10 @@ def confusion_matrix(clean, noisy, num_classes, ignore_index=255,
     if clean.shape != noisy.shape:
         raise ValueError(f'clean shape {clean.shape} != noisy shape '
                          f'{noisy.shape}')
-    if not isinstance(changed, ChangedPixels):
-        changed = ChangedPixels(clean != noisy if changed is None else
-                                changed)
+    if changed is None:
+        changed = ChangedPixels.between(clean, noisy)
+    elif not isinstance(changed, ChangedPixels):
+        changed = ChangedPixels.of(changed)
     counts = _pair_histogram(clean, noisy, num_classes, ignore_index,
                              changed, label_counts)
     if counts is not None:
@@ -128,7 +144,7 @@ def touched_regions(regions, changed):
     of the ids zeroed where nothing changed.
     """
     if not isinstance(changed, ChangedPixels):
-        changed = ChangedPixels(changed)
+        changed = ChangedPixels.of(changed)
     ids = regions.small_ids
     if ids is None:
         touched = np.bincount(regions.ids[changed.mask > 0],
@@ -204,12 +220,7 @@ class NoiseStats:
                              f'{noisy.shape}')
         confusion, boundary, touched = 0, 0, 0
         if clean.size:  # (OpenCV takes no empty array)
-            if clean.dtype == noisy.dtype == np.uint8:
-                changed = ChangedPixels(
-                    cv2.compare(np.ascontiguousarray(clean),
-                                np.ascontiguousarray(noisy), cv2.CMP_NE))
-            else:
-                changed = ChangedPixels(clean != noisy)
+            changed = ChangedPixels.between(clean, noisy)
             confusion = confusion_matrix(
                 clean, noisy, self.num_classes, self.ignore_index,
                 None if regions is None else regions.label_counts, changed)
