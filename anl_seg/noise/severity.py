@@ -28,21 +28,34 @@ _REACH = 2
 _MAX_BOXES = 32
 
 
-def _whole_plan(valid):
-    """The fill of every ignored pixel of ``valid`` from one transform of
-    the whole array: ``[(crop, valid, target, rank)]`` with ``crop`` the
-    whole array, ``target`` its ignored pixels and ``rank`` the raster
-    rank of the valid pixel each of them takes its label from.
+def _box_plan(valid, top, bottom, left, right):
+    """One ``(crop, valid, target, rank)`` of :func:`_fill_plan`: the
+    ignored pixels of a box (``target``), transformed in the box grown by
+    the reach (``crop``), and the raster rank among the crop's ``valid``
+    pixels of the one each of them takes its label from.
 
     OpenCV numbers the valid pixels 1..K in raster order and gives each
     pixel the number of its nearest.
     """
+    height, width = valid.shape
+    crop = (slice(max(top - _REACH, 0), min(bottom + _REACH, height)),
+            slice(max(left - _REACH, 0), min(right + _REACH, width)))
+    crop_valid = valid[crop]
     nearest = cv2.distanceTransformWithLabels(
-        (~valid).view(np.uint8), cv2.DIST_L2, 5,
+        (~crop_valid).view(np.uint8), cv2.DIST_L2, 5,
         labelType=cv2.DIST_LABEL_PIXEL)[1]
-    target = ~valid
-    whole = (slice(None), slice(None))
-    return [(whole, valid, target, nearest[target] - 1)]
+    # only the box's own pixels: the margin's belong to other boxes
+    target = ~crop_valid
+    target[:top - crop[0].start] = False
+    target[bottom - crop[0].start:] = False
+    target[:, :left - crop[1].start] = False
+    target[:, right - crop[1].start:] = False
+    return crop, crop_valid, target, nearest[target] - 1
+
+
+def _whole_plan(valid):
+    """:func:`_fill_plan` by one transform of the whole array."""
+    return [_box_plan(valid, 0, valid.shape[0], 0, valid.shape[1])]
 
 
 def _ignored_boxes(ignored):
@@ -87,27 +100,11 @@ def _fill_plan(valid):
     Ranks, not positions: a mask's labels are then read by one boolean
     selection of the crop's valid pixels.
     """
-    ignored = ~valid
-    boxes = _ignored_boxes(ignored)
-    height, width = valid.shape
+    boxes = _ignored_boxes(~valid)
     if not boxes or sum((b[1] - b[0]) * (b[3] - b[2])
                             for b in boxes) * 2 > valid.size:
         return _whole_plan(valid)
-    plan = []
-    for top, bottom, left, right in boxes:
-        crop = (slice(max(top - _REACH, 0), min(bottom + _REACH, height)),
-                slice(max(left - _REACH, 0), min(right + _REACH, width)))
-        crop_valid = valid[crop]
-        nearest = cv2.distanceTransformWithLabels(
-            (~crop_valid).view(np.uint8), cv2.DIST_L2, 5,
-            labelType=cv2.DIST_LABEL_PIXEL)[1]
-        # only the box's own pixels: the margin's belong to other boxes
-        target = np.zeros(crop_valid.shape, bool)
-        inner = (slice(top - crop[0].start, bottom - crop[0].start),
-                 slice(left - crop[1].start, right - crop[1].start))
-        target[inner] = ~crop_valid[inner]
-        plan.append((crop, crop_valid, target, nearest[target] - 1))
-    return plan
+    return [_box_plan(valid, *box) for box in boxes]
 
 
 def _filled(mask, plan):
