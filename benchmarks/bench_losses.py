@@ -110,6 +110,38 @@ def time_interleaved(step, baseline_step, device, repeat, min_time=0.0,
             min(times[baseline_step]), quartiles[0], quartiles[2], pairs)
 
 
+def kernels_step(step):
+    """The compiled kernels of one ``step`` alone, called directly on that
+    step's inputs: no Python of the loss, no autograd, no label check. The
+    floor of a step's time on the compiled path. None if ``step`` ran no
+    kernel directly (other paths).
+    """
+    from anl_seg.models.losses.backends import compiled
+    kernels = []
+    original = compiled._DirectCall.__call__
+
+    def record(call, *args):
+        result = original(call, *args)
+        # asked here: the grad mode is part of the kernels' signature
+        kernels.append(call.kernels_only(*args))
+        return result
+
+    compiled._DirectCall.__call__ = record
+    try:
+        step()
+    finally:
+        compiled._DirectCall.__call__ = original
+    if not kernels or None in kernels:
+        return None
+
+    def run():
+        with torch.no_grad():  # as inside the autograd function
+            for kernel in kernels:
+                kernel()
+
+    return run
+
+
 def peak_bytes(step, device) -> int:
     """Bytes allocated by ``step`` beyond what is alive when it starts."""
     if device == 'cpu':
@@ -152,6 +184,12 @@ def bench_shape(shape, names, device, repeat, impls, min_time=0.0):
                 time_interleaved(step, baseline_step, device, repeat,
                                  min_time)
             peak = peak_bytes(step, device)
+            kernels = kernels_step(step)
+            kernel_ratio = None
+            if kernels is not None:
+                kernel_seconds, kernel_base = time_interleaved(
+                    kernels, baseline_step, device, repeat, min_time)[:2]
+                kernel_ratio = kernel_seconds / kernel_base
             rows.append(
                 dict(loss=name, impl=label_of_impl, pairs=pairs,
                      ms=seconds * 1e3, ce_ms=base_seconds * 1e3,
@@ -161,16 +199,22 @@ def bench_shape(shape, names, device, repeat, impls, min_time=0.0):
                      load=os.getloadavg()[0],
                      peak_mib=peak / 2**20,
                      ce_peak_mib=baseline_peak / 2**20,
-                     memory_ratio=peak / baseline_peak))
+                     memory_ratio=peak / baseline_peak,
+                     kernels_ratio=kernel_ratio))
             print(f'{"x".join(map(str, shape)):<16}{name:<16}'
                   f'{rows[-1]["impl"]:<10}{rows[-1]["ms"]:>9.1f}'
                   f'{rows[-1]["time_ratio"]:>8.2f}'
                   f'{rows[-1]["best_ratio"]:>8.2f}'
                   f'{rows[-1]["peak_mib"]:>10.1f}'
                   f'{rows[-1]["memory_ratio"]:>8.2f}'
-                  f'{rows[-1]["ratio_q1"]:>6.2f}-{rows[-1]["ratio_q3"]:.2f}',
+                  f'{rows[-1]["ratio_q1"]:>6.2f}-{rows[-1]["ratio_q3"]:.2f}'
+                  f'{_ratio_text(kernel_ratio):>9}',
                   flush=True)
     return rows
+
+
+def _ratio_text(ratio) -> str:
+    return '-' if ratio is None else f'{ratio:.2f}'
 
 
 def to_markdown(report) -> str:
@@ -184,15 +228,19 @@ def to_markdown(report) -> str:
         'ignored). `x CE`: time (ratio of the medians) and extra peak '
         'memory over that baseline; `q1-q3`: quartiles of the paired '
         'ratios (each run over the CE run next to it); `best x CE`: the '
-        'fastest run of each (the least disturbed by the machine); `load`: '
-        "the machine's 1-minute load average after the row.",
+        'fastest run of each (the least disturbed by the machine); '
+        '`kernels x CE`: the compiled kernels of a step alone, called '
+        "directly on its inputs (no loss Python, autograd or checks), over "
+        "CE's whole step, timed the same way: the floor of the compiled "
+        "path; `load`: the machine's 1-minute load average after the row.",
     ]
     if report.get('note'):
         lines += ['', report['note']]
     lines += [
         '', '| shape | logits | loss | impl | pairs | ms | CE ms | '
-        'time x CE | q1-q3 | best x CE | peak MiB | memory x CE | load |',
-        '|---|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|'
+        'time x CE | q1-q3 | best x CE | kernels x CE | peak MiB | '
+        'memory x CE | load |',
+        '|---|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|'
     ]
     for shape, rows in report['results'].items():
         for row in rows:
@@ -205,7 +253,9 @@ def to_markdown(report) -> str:
                 f'{row["ms"]:.2f} | {row["ce_ms"]:.2f} | '
                 f'{row["time_ratio"]:.2f} | '
                 f'{row["ratio_q1"]:.2f}-{row["ratio_q3"]:.2f} | '
-                f'{row["best_ratio"]:.2f} | {row["peak_mib"]:.1f} | '
+                f'{row["best_ratio"]:.2f} | '
+                f'{_ratio_text(row.get("kernels_ratio"))} | '
+                f'{row["peak_mib"]:.1f} | '
                 f'{row["memory_ratio"]:.2f} | {row["load"]:.1f} |')
     return '\n'.join(lines) + '\n'
 
@@ -255,7 +305,8 @@ def main(argv=None):
     print(f'{report["machine"]}, torch {report["torch"]}, '
           f'{report["threads"]} threads')
     print(f'{"shape":<16}{"loss":<16}{"impl":<10}{"ms":>9}{"x CE":>8}'
-          f'{"best":>8}{"peak MiB":>10}{"x CE":>8}{"q1-q3":>12}')
+          f'{"best":>8}{"peak MiB":>10}{"x CE":>8}{"q1-q3":>12}'
+          f'{"kernels":>9}')
     for shape in shapes:
         report['results']['x'.join(map(str, shape))] = bench_shape(
             tuple(shape), names, args.device, args.repeat,

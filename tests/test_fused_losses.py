@@ -430,3 +430,23 @@ def test_direct_call_with_a_none_argument():
         torch.testing.assert_close(call(a, b, a), a * b)
     assert len(call._direct) == 2
     torch.testing.assert_close(call(a, None, a), a * 2)
+
+
+@needs_compile
+def test_kernels_only_runs_the_direct_call():
+    # the benchmark's floor: the compiled code of a direct call alone, the
+    # same results; None for arguments that are not called directly
+
+    def fn(a, b):
+        return a * b + 1, a.exp()
+
+    call = compiled._DirectCall(fn, {})
+    a, b = torch.randn(3, 4), torch.randn(3, 4)
+    assert call.kernels_only(a, b) is None
+    expected = call(a, b)
+    call(a, b)
+    kernels = call.kernels_only(a, b)
+    assert kernels is not None
+    for value, wanted in zip(kernels(), expected):
+        torch.testing.assert_close(value, wanted)
+    assert call.kernels_only(a, torch.randn(5, 4)) is None

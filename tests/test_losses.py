@@ -452,12 +452,25 @@ def test_anl_ce_peak_memory_within_1_3x_cross_entropy(shape):
 # --- bad input -------------------------------------------------------------
 
 
+@pytest.mark.parametrize('impl', ['auto', 'fused', 'compiled', 'reference'])
 @pytest.mark.parametrize('bad_value', [21, -1, 254])
-def test_label_out_of_range_names_value_and_classes(bad_value):
+def test_label_out_of_range_names_value_and_classes(bad_value, impl,
+                                                     monkeypatch):
+    # each backend checks the labels (the fast ones in their own pass), for
+    # the plain mean and for the general reduction (ER's batch term, 'none')
+    from anl_seg.models.losses.backends import compiled
+    monkeypatch.setattr(compiled, '_failed', False)
     logits, label = make_batch((2, 21, 4, 4), seed=0)
     label[1, 2, 3] = bad_value
-    with pytest.raises(ValueError, match=rf'{bad_value}.*\[0, 21\)'):
-        MODELS.build(dict(type='ANLCELoss'))(logits, label)
+    none = dict(reduction_override='none')
+    for cfg, kwargs in ((dict(type='ANLCELoss'), {}),
+                        (dict(type='ANLCELoss', lamb=1.0), {}),
+                        (dict(type='NCELoss'), none)):
+        loss = MODELS.build(dict(cfg, impl=impl))
+        with pytest.raises(ValueError, match=rf'{bad_value}.*\[0, 21\)'):
+            loss(logits.requires_grad_(), label, **kwargs)
+    # a bad label is the input's fault: the compiled path stays on
+    assert not compiled._failed
 
 
 @pytest.mark.parametrize('logits_shape,label_shape,match', [

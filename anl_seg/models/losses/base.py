@@ -14,6 +14,7 @@ from torch import Tensor
 
 from . import backends
 from .backends import IMPL_ENV, IMPLS  # noqa: F401  (public names)
+from .backends.labels import check_label_range  # noqa: F401  (public name)
 from .backends.reference import MEAN_EPS
 from .formula import PixelFormula
 
@@ -64,22 +65,6 @@ def check_inputs(cls_score: Tensor, label: Tensor):
         raise ValueError(f'label shape {tuple(label.shape)} does not match '
                          f'cls_score shape {tuple(cls_score.shape)}: expected '
                          f'{expected} (resize the logits to the label size)')
-
-
-def check_label_range(label: Tensor, num_classes: int, ignore_index: int):
-    """Raise ``ValueError`` naming the first label id not in ``[0, C)`` nor
-    ``ignore_index``."""
-    if label.numel() == 0:
-        return
-    # one pass for the usual case (every label fine): the extremes of the
-    # labels with the ignored ones set to a class id
-    low, high = torch.where(label == ignore_index, 0, label).aminmax()
-    if low < 0 or high >= num_classes:
-        bad = (label != ignore_index) & ((label < 0) |
-                                         (label >= num_classes))
-        value = int(label[bad][0])
-        raise ValueError(f'label value {value} is not a class id in '
-                         f'[0, {num_classes}) nor ignore_index {ignore_index}')
 
 
 class PixelwiseLoss(nn.Module):
@@ -204,8 +189,8 @@ class PixelwiseLoss(nn.Module):
         if ignore_index is None:
             ignore_index = self.ignore_index
         check_inputs(cls_score, label)
+        # the label range is checked by the backend, in its pass over them
         num_classes = cls_score.shape[1]
-        check_label_range(label, num_classes, ignore_index)
         self.check_num_classes(num_classes)
         with torch.autocast(cls_score.device.type, enabled=False):
             if (reduction == 'mean' and weight is None and avg_factor is None

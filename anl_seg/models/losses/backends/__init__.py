@@ -60,8 +60,10 @@ def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
     regulariser; the fast paths add its gradient in their own pass).
     With ``mean``, mmseg's mean of the per-pixel loss over the valid
     pixels instead (``reference.mean_over_valid``), a scalar.
-    Inputs are assumed checked (``base.check_inputs``); ``impl`` is one of
-    :data:`IMPLS`.
+    Shapes and dtypes are assumed checked (``base.check_inputs``); a label
+    that is neither a class id nor ``ignore_index`` raises
+    :class:`~.labels.LabelRangeError` (a ``ValueError``) naming it, checked
+    in the backend's own pass. ``impl`` is one of :data:`IMPLS`.
     """
     path = path_of(impl, logits, formula)
     backend = dict(reference=reference, compiled=compiled,

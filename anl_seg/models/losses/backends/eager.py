@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .reference import compute_dtype, gather_target_log_prob, mean_divisor
+from .labels import raise_if_bad, split_labels
+from .reference import compute_dtype, mean_divisor
 
 
 def varying_terms(formula):
@@ -31,13 +32,28 @@ def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
     ``mean``, its :func:`~.reference.mean_over_valid`, and last, the
     divisor of that mean, for backward); if
     ``prob_sums``, the softmax summed per class over the valid pixels,
-    ``(C,)``; if ``needs_grad``, what :func:`backward` needs: ``shift``,
+    ``(C,)``; the number of labels that are neither a class id nor
+    ``ignore_index`` (:func:`~.labels.split_labels`); if ``needs_grad``,
+    what :func:`backward` needs: ``shift``,
     ``log_norm``, ``b``, ``offset`` (``sum a_i phi_i'`` of the constant
     slopes) and one ``a_i`` per varying term, all ``(N, P)``, the
     coefficients 0 at ignored pixels."""
-    log_prob = F.log_softmax(x.to(compute_dtype(x)), dim=1)
-    valid = y != ignore_index
-    target = gather_target_log_prob(log_prob, y, ignore_index)
+    x = x.to(compute_dtype(x))
+    if torch.compiler.is_compiling():
+        # log_softmax spelled out: its maximum and normaliser are those
+        # backward needs, which inductor then computes once (it does not
+        # see through log_softmax)
+        shift = x.amax(dim=1)
+        shifted = x - shift.unsqueeze(1)  # exact for huge logits
+        log_norm = shifted.exp().sum(dim=1).log()
+        log_prob = shifted - log_norm.unsqueeze(1)
+    else:
+        log_prob = F.log_softmax(x, dim=1)
+        # log_softmax is x - max - log_norm, and -log_norm at the maximum
+        shift, log_norm = x.amax(dim=1), -log_prob.amax(dim=1)
+    valid, index, bad_labels = split_labels(y, x.shape[1], ignore_index)
+    target = torch.where(
+        valid, log_prob.gather(1, index.unsqueeze(1)).squeeze(1), 0.0)
     sums = [term.class_sum(log_prob) for term in formula.terms]
     loss = torch.where(valid, formula.value(target, *sums), 0.0)
     if mean:  # reference.mean_over_valid, keeping the divisor
@@ -46,11 +62,9 @@ def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
     outputs = (loss, )
     if prob_sums:
         outputs += (class_prob_sums(log_prob, valid), )
+    outputs += (bad_labels, )
     if not needs_grad:
         return outputs
-    # log_softmax is x - max - log_norm, and -log_norm at the maximum
-    shift = x.amax(dim=1).to(log_prob.dtype)
-    log_norm = -log_prob.amax(dim=1)
     d_target, *d_sums = formula.grads(target, *sums)
     zero = torch.zeros_like(target)
     b = zero if d_target is None else torch.where(valid, d_target, 0.0)
@@ -206,10 +220,12 @@ class PixelLossFunction(torch.autograd.Function):
         outputs = run.forward(x, y, formula, ignore_index, needs_grad,
                               prob_sums, mean)
         num_outputs = 2 if prob_sums else 1
+        raise_if_bad(outputs[num_outputs], label, logits.shape[1],
+                     ignore_index)
         if needs_grad:
             ctx.formula, ctx.ignore_index, ctx.run = formula, ignore_index, run
             ctx.mean, ctx.shape = mean, logits.shape
-            ctx.save_for_backward(x, y, *outputs[num_outputs:])
+            ctx.save_for_backward(x, y, *outputs[num_outputs + 1:])
         ctx.set_materialize_grads(False)
         loss = outputs[0] if mean else outputs[0].reshape(label.shape)
         return loss if num_outputs == 1 else (loss, outputs[1])

@@ -3,6 +3,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .labels import check_label_range
+
 #: mmseg's ``weight_reduce_loss`` divides a mean by its count plus this.
 MEAN_EPS = torch.finfo(torch.float32).eps
 
@@ -40,7 +42,9 @@ def pixel_loss(logits: Tensor, label: Tensor, formula, ignore_index: int,
                prob_sums: bool = False, mean: bool = False):
     """Per-pixel loss with autograd through :meth:`PixelFormula.value`
     (its :func:`mean_over_valid` with ``mean``; and the class probability
-    sums, ``(C,)``, with ``prob_sums``)."""
+    sums, ``(C,)``, with ``prob_sums``). Raises ``ValueError`` on a label
+    that is neither a class id nor ``ignore_index``."""
+    check_label_range(label, logits.shape[1], ignore_index)
     log_prob = F.log_softmax(logits.to(compute_dtype(logits)), dim=1)
     target = gather_target_log_prob(log_prob, label, ignore_index)
     sums = [term.class_sum(log_prob) for term in formula.terms]
