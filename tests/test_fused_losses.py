@@ -450,3 +450,25 @@ def test_kernels_only_runs_the_direct_call():
     for value, wanted in zip(kernels(), expected):
         torch.testing.assert_close(value, wanted)
     assert call.kernels_only(a, torch.randn(5, 4)) is None
+
+
+@needs_compile
+def test_every_static_shape_is_called_directly_then_any_shape():
+    # A second shape gets its own static compile (called directly; dynamo
+    # alone would make the first compile dynamic, direct for no shape);
+    # past STATIC_SIGNATURES shapes one dynamic compile takes the rest.
+
+    def fn(a, b):
+        return a * b + 1, a.exp()
+
+    call = compiled._DirectCall(fn, {})
+    gen = torch.Generator().manual_seed(0)
+    limit = compiled.STATIC_SIGNATURES
+    for rows in list(range(2, limit + 5)) + [2, 3]:
+        for _ in range(2):
+            a, b = (torch.randn(rows, 4, generator=gen) for _ in range(2))
+            for value, wanted in zip(call(a, b), fn(a, b)):
+                torch.testing.assert_close(value, wanted)
+        expect_direct = rows < 2 + limit
+        assert (call.kernels_only(a, b) is not None) == expect_direct, rows
+    assert len(call._direct) == limit

@@ -101,29 +101,42 @@ def _compile(fn, key):
     return _DirectCall(_own_code(fn, key), options)
 
 
+#: Input signatures (shapes, strides, ...) compiled for exactly that
+#: signature, each then called directly; a function called with more goes
+#: to one compile for any shape (through dynamo, tens of microseconds more
+#: a call), so that varying shapes do not recompile without end.
+STATIC_SIGNATURES = 4
+
+
 class _DirectCall:
     """``torch.compile`` of ``fn``, whose kernels are called directly, past
     dynamo, for inputs exactly like those they were compiled for.
 
     Dynamo's frame hook and guards cost tens of microseconds a call, as
-    much as a loss's kernels on small inputs. When dynamo compiles a static
-    graph whose inputs are arguments of the call and whose results are the
-    call's, its compiled function is kept under the call's signature (each
-    tensor's shape, strides, dtype and device, which arguments are None,
-    grad mode and autocast state) and later called directly; anything
-    else (dynamic shapes, a graph that is reused for other inputs) goes
-    through dynamo.
+    much as a loss's kernels on small inputs. Each of the first
+    :data:`STATIC_SIGNATURES` signatures of the call (each tensor's shape,
+    strides, dtype and device, which arguments are None, grad mode and
+    autocast state) is compiled for static shapes; when dynamo's graph
+    takes the call's arguments as inputs and returns the call's results,
+    its compiled function is kept under that signature and later called
+    directly. Anything else (a graph that is not the call's, signatures
+    past those) goes through dynamo, signatures past those to a compile
+    with dynamic shapes. (Dynamo's default would turn the first compile
+    dynamic at the second shape: no direct call for any shape after.)
     """
 
     def __init__(self, fn, options):
         self._compiled = torch.compile(fn, backend=self._backend,
-                                       options=options)
+                                       options=options, dynamic=False)
+        self._any_shape = torch.compile(_own_code(fn, 'any_shape'),
+                                        options=options, dynamic=True)
         parameters = inspect.signature(fn).parameters.values()
         self._names = [p.name for p in parameters
                        if p.kind == p.POSITIONAL_OR_KEYWORD]
         self._varargs = next(
             (p.name for p in parameters if p.kind == p.VAR_POSITIONAL), None)
         self._direct = {}
+        self._static = set()  # signatures compiled for static shapes
         self._captured = []
 
     def _backend(self, graph, example_inputs):
@@ -197,6 +210,10 @@ class _DirectCall:
             compiled_fn, order, single = direct
             result = compiled_fn(*[args[index] for index in order])
             return result[0] if single else tuple(result)
+        if signature not in self._static:
+            if signature is None or len(self._static) >= STATIC_SIGNATURES:
+                return self._any_shape(*args)
+            self._static.add(signature)
         self._captured.clear()
         result = self._compiled(*args)
         if signature is not None and len(self._captured) == 1:
