@@ -727,3 +727,36 @@ def test_two_classes_nnce_is_nearly_flat():
     anl = MODELS.build(dict(type='ANLCELoss', alpha=10.0, beta=0.1))
     assert anl.init_gain(2) == pytest.approx(7.217, abs=1e-3)
     assert anl.init_gain(21) == pytest.approx(0.1568, abs=1e-4)
+
+
+def test_entropy_regularizer_gradient_matches_autograd_of_its_value():
+    # the stated gradient against autograd of the plain formula, also with
+    # mean probabilities held by the clamp and with no valid pixel
+    from anl_seg.models.losses.active_negative_loss import entropy_regularizer
+
+    def plain(sums, count, p_min):
+        mean_prob = (sums / count.clamp(min=1)).clamp(min=p_min,
+                                                      max=1 - p_min)
+        gap = math.log(sums.numel()) + (mean_prob * mean_prob.log()).sum()
+        return torch.where(count > 0, gap, torch.zeros_like(gap))
+
+    gen = torch.Generator().manual_seed(0)
+    for sums, count in (
+            (torch.rand(7, generator=gen, dtype=torch.float64) * 30, 60.0),
+            (torch.tensor([0.0, 1e-9, 5.0, 25.0], dtype=torch.float64), 30),
+            (torch.tensor([0.0, 30.0, 0.0], dtype=torch.float64), 30),
+            (torch.zeros(5, dtype=torch.float64), 0)):
+        count = torch.tensor(count, dtype=torch.float64)
+        ours = sums.clone().requires_grad_(True)
+        theirs = sums.clone().requires_grad_(True)
+        value = entropy_regularizer(ours, count, 1e-7)
+        expected = plain(theirs, count, 1e-7)
+        torch.testing.assert_close(value, expected)
+        value.backward()
+        expected.backward()
+        torch.testing.assert_close(ours.grad, theirs.grad)
+    sums = torch.rand(6, generator=gen, dtype=torch.float64) * 10 + 1
+    assert torch.autograd.gradcheck(
+        lambda s: entropy_regularizer(s, torch.tensor(40.0,
+                                                      dtype=torch.float64)),
+        (sums.requires_grad_(True), ))
