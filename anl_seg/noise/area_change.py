@@ -106,6 +106,23 @@ def shrink_by(shape, count):
     return new
 
 
+def _reach(matrix, box, size, pad=3):
+    """Right and bottom ends (exclusive, clipped to ``size`` = (width,
+    height)) of ``box`` = (x, y, width, height) and of its image under
+    ``matrix`` grown by ``pad``, or None when that image misses the array
+    (a nearest-neighbour warp of a shape in ``box`` is then empty)."""
+    x, y, width, height = box
+    corners = np.array([[x, y, 1], [x + width, y, 1], [x, y + height, 1],
+                        [x + width, y + height, 1]], np.float64)
+    moved = corners @ matrix.T
+    low, high = moved.min(0) - pad, moved.max(0) + pad
+    if high[0] < 0 or high[1] < 0 or low[0] >= size[0] or \
+            low[1] >= size[1]:
+        return None
+    return (min(max(x + width, math.ceil(high[0])), size[0]),
+            min(max(y + height, math.ceil(high[1])), size[1]))
+
+
 def move_by(shape, count, angle, direction):
     """``shape`` rotated by up to ``angle`` and translated along
     ``direction`` (unit vector) so about ``count`` pixels change.
@@ -114,21 +131,37 @@ def move_by(shape, count, angle, direction):
     pixels its angle is reduced, else the translation distance is found
     by bisection (0/1 uint8 images throughout: OpenCV's warp, xor and
     count).
+
+    Each warp is computed only up to the right and bottom ends of the
+    shape and of its moved box: a nearest-neighbour warp maps each
+    output pixel on its own, so a smaller output is the top-left part of
+    the whole one, and nothing changes beyond it. A candidate moved off
+    the image is not warped at all, and the search stops at a candidate
+    that changes exactly ``count`` pixels (no later one can be closer).
     """
     image = shape.view(np.uint8)
-    moments = cv2.moments(image, binaryImage=True)
-    center = (moments['m10'] / moments['m00'],
-              moments['m01'] / moments['m00'])
     height, width = shape.shape
+    box = cv2.boundingRect(image)
+    x, y = box[:2]
+    # moments of the box: integer sums, so the same as the image's
+    moments = cv2.moments(image[y:y + box[3], x:x + box[2]],
+                          binaryImage=True)
+    area = moments['m00']
+    center = ((moments['m10'] + x * area) / area,
+              (moments['m01'] + y * area) / area)
 
     def moved(angle, shift):
         # rotated by ``angle`` degrees about the centroid, then moved by
-        # ``shift`` = (dx, dy) pixels
+        # ``shift`` = (dx, dy) pixels: (the warp's top-left part or None
+        # when empty, changed pixels)
         matrix = cv2.getRotationMatrix2D(center, angle, 1.0)
         matrix[:, 2] += shift
-        new = cv2.warpAffine(image, matrix, (width, height),
-                             flags=cv2.INTER_NEAREST)
-        return new, cv2.countNonZero(cv2.bitwise_xor(image, new))
+        reach = _reach(matrix, box, (width, height))
+        if reach is None:
+            return None, int(area)
+        new = cv2.warpAffine(image, matrix, reach, flags=cv2.INTER_NEAREST)
+        old = image[:reach[1], :reach[0]]
+        return new, cv2.countNonZero(cv2.bitwise_xor(old, new))
 
     def with_angle(factor):
         return moved(angle * factor, (0.0, 0.0))
@@ -136,13 +169,17 @@ def move_by(shape, count, angle, direction):
     def with_distance(distance):
         return moved(angle, direction * distance)
 
-    if with_angle(1.0)[1] >= count:
+    rotated = with_angle(1.0)
+    if rotated[1] >= count:
         make, high = with_angle, 1.0
+        best, best_changed = rotated
     else:
         make, high = with_distance, float(sum(shape.shape))
+        best, best_changed = make(high)
     low = 0.0
-    best, best_changed = make(high)
     for _ in range(_SEARCH_STEPS):
+        if best_changed == count:
+            break
         middle = (low + high) / 2
         candidate, changed = make(middle)
         if abs(changed - count) < abs(best_changed - count):
@@ -151,7 +188,10 @@ def move_by(shape, count, angle, direction):
             low = middle
         else:
             high = middle
-    return best.view(bool)
+    new = np.zeros_like(shape)
+    if best is not None:
+        new[:best.shape[0], :best.shape[1]] = best.view(bool)
+    return new
 
 
 @register_noise('area-change')
