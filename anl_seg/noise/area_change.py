@@ -20,10 +20,14 @@ def changed_area(old, new):
 
 def _nearest(distance, candidates, count):
     """Flat indices of the ``count`` ``candidates`` of smallest
-    ``distance``, ties in raster order (the first ``count`` of a stable
-    sort, found by a partition), and the largest distance taken."""
+    ``distance`` (see :func:`_distance`), ties in raster order (the first
+    ``count`` of a stable sort, found by a partition), and the largest
+    squared distance taken."""
     index = np.flatnonzero(candidates)
-    values = distance.ravel()[index]
+    # exact squares of the candidates' distances only (float64 copies of
+    # the whole box cost two passes more)
+    values = np.rint(np.square(distance.ravel().take(index),
+                               dtype=np.float64))
     if count < len(index):
         reach = np.partition(values, count - 1)[count - 1]
         chosen = values < reach
@@ -46,19 +50,26 @@ def _box(shape, pad):
 
 
 def _distance(nonzero):
-    """Squared Euclidean distance of each nonzero pixel to the nearest
-    zero one, an exact integer (float64).
+    """Euclidean distance of each nonzero pixel to the nearest zero one
+    (float32), whose square rounded is an exact integer.
 
     OpenCV's exact transform returns float32 distances that carry
     rounding errors of ~1e-6 depending on the array's extent, which would
     order pixels at the same distance by that noise; their squares
-    rounded are the exact integers (below ~2000 px, where float32 still
-    tells consecutive squares apart), so ties go by raster order in a crop
-    as on the whole image.
+    rounded (in :func:`_nearest`) are the exact integers (below ~2000 px,
+    where float32 still tells consecutive squares apart), so ties go by
+    raster order in a crop as on the whole image.
     """
-    distance = cv2.distanceTransform(nonzero.view(np.uint8), cv2.DIST_L2,
+    # OpenCV's own exact transform, not IPP's (which it takes when
+    # single-threaded): 1.5x faster on Cityscapes-size boxes, and the
+    # squares are the same integers. (The switch is per thread.)
+    use_ipp = cv2.ipp.useIPP()
+    cv2.ipp.setUseIPP(False)
+    try:
+        return cv2.distanceTransform(nonzero.view(np.uint8), cv2.DIST_L2,
                                      cv2.DIST_MASK_PRECISE)
-    return np.rint(np.square(distance, dtype=np.float64))
+    finally:
+        cv2.ipp.setUseIPP(use_ipp)
 
 
 def grow_by(shape, count):
@@ -161,7 +172,8 @@ def move_by(shape, count, angle, direction):
             return None, int(area)
         new = cv2.warpAffine(image, matrix, reach, flags=cv2.INTER_NEAREST)
         old = image[:reach[1], :reach[0]]
-        return new, cv2.countNonZero(cv2.bitwise_xor(old, new))
+        # pixels that differ: bits that differ of 0/1 images, in one pass
+        return new, int(cv2.norm(old, new, cv2.NORM_HAMMING))
 
     def with_angle(factor):
         return moved(angle * factor, (0.0, 0.0))
