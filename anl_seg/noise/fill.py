@@ -28,7 +28,7 @@ import numpy as np
 _CROP_MARGIN = 8
 # Holes are grouped on a grid of cells of this side: holes in cells that
 # touch (8-connected) share one crop.
-_CELL = 16
+_CELL = 32
 # Up to this many groups, each group's holes are listed by one compare;
 # beyond, by one sort.
 _FEW_GROUPS = 8
