@@ -12,6 +12,7 @@ from .errors import NoiseError
 from .fill import fill_holes
 from .label_check import largest_bad_label
 from .regions import extract_regions
+from .scalar_ops import fill_where
 
 
 class MaskNoise:
@@ -203,7 +204,8 @@ class ReshapeNoise(RegionNoise):
             box = _true_box(old)
             vacated = old[box] & ~new[box]
             holes[crop][box] |= vacated
-            hole_class[crop][box][vacated] = regions.classes[index]
+            fill_where(hole_class[crop][box], regions.classes[index],
+                       vacated)
             # (its area: the crop holds the whole region)
             shapes.append((index, crop, new, np.count_nonzero(old[box])))
         # Painter's order: largest region first.
@@ -211,10 +213,10 @@ class ReshapeNoise(RegionNoise):
         for index, crop, new, _ in shapes:
             box = _true_box(new)
             painted = new[box]
-            noisy[crop][box][painted] = regions.classes[index]
-            holes[crop][box][painted] = False
+            fill_where(noisy[crop][box], regions.classes[index], painted)
+            fill_where(holes[crop][box], False, painted)
         ignored = mask == self.ignore_index
-        noisy[ignored] = self.ignore_index
+        fill_where(noisy, self.ignore_index, ignored)
         holes &= ~ignored
         return fill_holes(noisy, holes, hole_class, self.ignore_index,
                           self.background,
