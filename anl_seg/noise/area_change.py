@@ -63,13 +63,16 @@ def _distance(nonzero):
     # OpenCV's own exact transform, not IPP's (which it takes when
     # single-threaded): 1.5x faster on Cityscapes-size boxes, and the
     # squares are the same integers. (The switch is per thread.)
-    use_ipp = cv2.ipp.useIPP()
-    cv2.ipp.setUseIPP(False)
+    ipp = getattr(cv2, 'ipp', None)  # (absent from some builds)
+    use_ipp = ipp is not None and ipp.useIPP()
+    if use_ipp:
+        ipp.setUseIPP(False)
     try:
         return cv2.distanceTransform(nonzero.view(np.uint8), cv2.DIST_L2,
                                      cv2.DIST_MASK_PRECISE)
     finally:
-        cv2.ipp.setUseIPP(use_ipp)
+        if use_ipp:
+            ipp.setUseIPP(True)
 
 
 def grow_by(shape, count):
