@@ -12,7 +12,8 @@ from .registry import register_noise
 def _resize(shape, size):
     """Bool ``shape`` resized to ``size`` = (width, height) as the official
     code does: bicubic on a 0/1 uint8 image, then ``> 0``."""
-    resized = cv2.resize(shape.astype(np.uint8), size,
+    # (the bool array's bytes are that 0/1 image: no copy)
+    resized = cv2.resize(shape.view(np.uint8), size,
                          interpolation=cv2.INTER_CUBIC)
     return resized > 0
 
@@ -70,7 +71,8 @@ class ScaledMorph(ClassReshapeNoise):
         noisy = mask.copy()
         changeable = mask != self.ignore_index
         for index in np.flatnonzero(selected):
-            cls = regions.classes[index]
+            # (a Python int: a numpy one would widen the 8-bit compare)
+            cls = int(regions.classes[index])
             old = noisy == cls
             if not old.any():  # swallowed by an earlier class
                 continue
@@ -83,10 +85,13 @@ class ScaledMorph(ClassReshapeNoise):
 
     def reshape(self, shape, param, rng):
         iterations, dilate = param
-        scale = math.sqrt(self.target_area / max(int(shape.sum()), 1))
+        # (count_nonzero: a bool sum widens every pixel to int64)
+        scale = math.sqrt(self.target_area /
+                          max(int(np.count_nonzero(shape)), 1))
         # Work on the bounding box grown by the error's reach.
         pad = math.ceil((iterations + 1) / scale) + 1
-        x, y, width, height = cv2.boundingRect(shape.astype(np.uint8))
+        x, y, width, height = cv2.boundingRect(
+            np.ascontiguousarray(shape).view(np.uint8))
         box = (slice(max(y - pad, 0), min(y + height + pad, shape.shape[0])),
                slice(max(x - pad, 0), min(x + width + pad, shape.shape[1])))
         crop = shape[box]

@@ -12,6 +12,7 @@ from .errors import NoiseError
 from .fill import fill_holes
 from .label_check import largest_bad_label
 from .regions import extract_regions
+from .scalar_ops import fill_where
 
 
 class MaskNoise:
@@ -135,6 +136,15 @@ class RegionNoise(MaskNoise):
 _FEW_REGIONS = 16
 
 
+def _true_box(flags):
+    """Index of the bounding box of a bool array's True pixels (an empty
+    box when there are none; the whole array when not contiguous)."""
+    if not flags.flags.c_contiguous:
+        return slice(None), slice(None)
+    left, top, width, height = cv2.boundingRect(flags.view(np.uint8))
+    return slice(top, top + height), slice(left, left + width)
+
+
 class ReshapeNoise(RegionNoise):
     """A region noise that changes the shapes of selected regions.
 
@@ -185,21 +195,28 @@ class ReshapeNoise(RegionNoise):
         ids = regions.ids if regions.small_ids is None else regions.small_ids
         for index in chosen:
             crop = self._crop(regions, index, mask.shape)
-            old = ids[crop] == index + 1
+            # (a Python int: a numpy one would widen the 8-bit compare)
+            old = ids[crop] == int(index) + 1
             new = self.reshape(old, params[index],
                                np.random.default_rng(seeds[index]))
-            vacated = old & ~new
-            holes[crop] |= vacated
-            hole_class[crop][vacated] = regions.classes[index]
+            # vacated pixels lie in the old shape's box (a fraction of
+            # the crop of a class on the whole image)
+            box = _true_box(old)
+            vacated = old[box] & ~new[box]
+            holes[crop][box] |= vacated
+            fill_where(hole_class[crop][box], regions.classes[index],
+                       vacated)
             # (its area: the crop holds the whole region)
-            shapes.append((index, crop, new, np.count_nonzero(old)))
+            shapes.append((index, crop, new, np.count_nonzero(old[box])))
         # Painter's order: largest region first.
         shapes.sort(key=lambda item: -item[3])
         for index, crop, new, _ in shapes:
-            noisy[crop][new] = regions.classes[index]
-            holes[crop][new] = False
+            box = _true_box(new)
+            painted = new[box]
+            fill_where(noisy[crop][box], regions.classes[index], painted)
+            fill_where(holes[crop][box], False, painted)
         ignored = mask == self.ignore_index
-        noisy[ignored] = self.ignore_index
+        fill_where(noisy, self.ignore_index, ignored)
         holes &= ~ignored
         return fill_holes(noisy, holes, hole_class, self.ignore_index,
                           self.background,

@@ -35,14 +35,23 @@ class Elastic(ReshapeNoise):
     def _field(self, shape, rng):
         noise = rng.uniform(-1, 1, size=shape).astype(np.float32)
         smooth = cv2.GaussianBlur(noise, (0, 0), self.sigma)
-        peak = np.abs(smooth).max()
-        return smooth * (self.alpha / peak) if peak > 0 else smooth
+        # largest magnitude from OpenCV's min and max (no |field| copy),
+        # a float32 as numpy's max gave it
+        low, high = cv2.minMaxLoc(smooth)[:2]
+        peak = np.float32(max(-low, high))
+        if peak > 0:
+            smooth *= self.alpha / peak
+        return smooth
 
     def reshape(self, shape, param, rng):
         rows, cols = np.indices(shape.shape, dtype=np.float32)
-        map_x = cols + self._field(shape.shape, rng)
-        map_y = rows + self._field(shape.shape, rng)
-        warped = cv2.remap(shape.astype(np.uint8), map_x, map_y,
+        # the fields become the maps in place (the same float32 sums)
+        map_x = self._field(shape.shape, rng)
+        map_x += cols
+        map_y = self._field(shape.shape, rng)
+        map_y += rows
+        # (0/1 images: the bool bytes as they are)
+        warped = cv2.remap(shape.view(np.uint8), map_x, map_y,
                            interpolation=cv2.INTER_NEAREST,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        return warped.astype(bool)
+        return warped.view(bool)

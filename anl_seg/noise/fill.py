@@ -6,154 +6,193 @@ class than the region that left it, i.e. the surrounding class, the way
 an annotator's omitted or too-tight outline leaves the neighbour's label.
 Only when the image has no such pixel does it take the background class
 (if any, and different), else it keeps its class.
+
+The nearest pixel is the one OpenCV's chamfer transform of the whole
+image labels, but it is found in crops: the transform of a crop labels a
+pixel as the whole image's does when the pixel's distance is below its
+*reach*, the number of steps to leave the crop through a side inside the
+image. (Each 5x5 step costs at least 1 per pixel it advances, so a path
+through the outside costs at least the reach; candidates are compared
+strictly in a fixed order in both passes, so by induction over the scan
+every pixel below its reach gets the same distance and label in the crop,
+ties included.)
 """
 import math
 
 import cv2
 import numpy as np
 
-# Holes are filled inside their bounding box grown by this margin; the
-# result is checked to be the nearest (else the whole image is used).
-_CROP_MARGIN = 32
-# Holes of a class in more blobs than this are searched together (grouping
-# them is quadratic in Python).
-_MAX_BLOBS = 64
+# Crops are the targets' bounding box grown by this margin (the first
+# search of each group of holes); targets left unsettled are searched
+# again in a box grown to the farthest donor found.
+_CROP_MARGIN = 8
+# Holes are grouped on a grid of cells of this side: holes in cells that
+# touch (8-connected) share one crop.
+_CELL = 32
+# Up to this many groups, each group's holes are listed by one compare;
+# beyond, by one sort.
+_FEW_GROUPS = 8
 
 
-def _nearest_values(donors, values, at=None):
-    """(distance to, value of) the nearest donor, for every pixel or for
-    the pixels ``at`` (an index tuple) only.
-
-    Uses OpenCV's 5x5 chamfer approximation of the Euclidean distance.
-    """
+def _nearest_values(donors, values, at, with_distance=True):
+    """(distance to, value of) the nearest donor of the pixels ``at``
+    (flat indices), by OpenCV's 5x5 chamfer transform of ``donors``; no
+    distance unless ``with_distance``."""
     distance, labels = cv2.distanceTransformWithLabels(
         (~donors).view(np.uint8), cv2.DIST_L2, 5,
         labelType=cv2.DIST_LABEL_PIXEL)
     # label k is the k-th donor in raster order
     lookup = np.concatenate([values[:1, :1].ravel(), values[donors]])
-    if at is None:
-        return distance, lookup.take(labels)
-    return distance[at], lookup.take(labels[at])
+    nearest = lookup.take(labels.ravel().take(at))
+    return distance.ravel().take(at) if with_distance else None, nearest
 
 
-def _nearest_in_box(donors, rows, cols, values, margin=_CROP_MARGIN):
-    """``(values, distances, is_full)``: the nearest donor of each target
-    ``(rows, cols)`` found in the targets' bounding box grown by
-    ``margin``, and its distance (both None when the box holds no
-    donor); ``is_full`` when the box is the whole image."""
-    shape = donors.shape
-    top = max(rows.min() - margin, 0)
-    bottom = min(rows.max() + margin + 1, shape[0])
-    left = max(cols.min() - margin, 0)
-    right = min(cols.max() + margin + 1, shape[1])
-    crop = (slice(top, bottom), slice(left, right))
-    # A crop of most of the image saves little: use the image at once.
-    is_full = donors[crop].size * 2 > donors.size
-    if is_full:
-        crop, top, left = (slice(None), slice(None)), 0, 0
-    if not donors[crop].any():
-        return None, None, is_full
-    distance, nearest = _nearest_values(donors[crop], values[crop],
-                                        (rows - top, cols - left))
-    return nearest, distance, is_full
+def _rows_cols(flat, width):
+    """Row and column of each flat index (int32 where that holds them:
+    twice as fast)."""
+    if width and flat.size and flat.max() < 2**31:
+        flat = flat.astype(np.int32)
+    rows = flat // width
+    return rows, flat - rows * width
 
 
-def _settled(distance, is_full, margin):
-    """Targets whose donor found in a box grown by ``margin`` is the
-    nearest on the whole image: any donor outside is farther than the
-    margin (0.9 allows for the chamfer approximation)."""
-    if is_full:
-        return np.ones(len(distance), bool)
-    return distance <= 0.9 * margin
+def _search_box(donors, flat, rows, cols, values, margin):
+    """Search the targets (flat indices ``flat`` at ``rows``, ``cols``)
+    in their bounding box grown by ``margin`` (the whole image when that
+    is most of it).
 
-
-def _fill_values(donors, rows, cols, values):
-    """Values of the nearest donor of each target pixel ``(rows, cols)``,
-    or ``None`` when there is no donor.
-
-    Searched in the targets' box grown by a margin; the targets whose
-    donor lies beyond it are searched again in their own box grown to
-    the farthest donor found (a far donor of a few targets costs a box
-    around them, not the image).
+    Returns:
+        tuple: ``(values, distances, settled)``: the nearest donor's value
+        and distance of each target and whether it is the whole image's
+        (distances and settled None: the box is the image); all None when
+        the box holds no donor.
     """
-    result, todo = None, np.arange(len(rows))
-    margin = _CROP_MARGIN
-    while len(todo):
-        nearest, distance, is_full = _nearest_in_box(
-            donors, rows[todo], cols[todo], values, margin)
+    height, width = donors.shape
+    top = max(int(rows.min()) - margin, 0)
+    bottom = min(int(rows.max()) + margin + 1, height)
+    left = max(int(cols.min()) - margin, 0)
+    right = min(int(cols.max()) + margin + 1, width)
+    # A crop of most of the image saves little: use the image at once.
+    if (bottom - top) * (right - left) * 2 > donors.size:
+        if not donors.any():
+            return None, None, None
+        return _nearest_values(donors, values, flat, False)[1], None, None
+    crop = (slice(top, bottom), slice(left, right))
+    if not donors[crop].any():
+        return None, None, None
+    at = (rows - top) * (right - left) + (cols - left)
+    distance, nearest = _nearest_values(donors[crop], values[crop], at)
+    # Every target is more than ``margin`` steps from each side that is
+    # not the image's: nearer a donor than that, it is settled; the others
+    # are checked against their own reach.
+    settled = distance <= margin
+    if settled.all():
+        return nearest, distance, settled
+    check = np.flatnonzero(~settled)
+    check_rows, check_cols = rows[check], cols[check]
+    reach = np.full(len(check), np.inf)
+    if top > 0:
+        np.minimum(reach, check_rows - (top - 1), out=reach)
+    if left > 0:
+        np.minimum(reach, check_cols - (left - 1), out=reach)
+    if bottom < height:
+        np.minimum(reach, bottom - check_rows, out=reach)
+    if right < width:
+        np.minimum(reach, right - check_cols, out=reach)
+    settled[check] = distance[check] < reach
+    return nearest, distance, settled
+
+
+def _groups(rows, cols, shape):
+    """Index arrays of the targets split into groups of nearby holes
+    (8-connected cells of a coarse grid); ``[None]`` (one group of every
+    target) when they are dense in their box or one group's search would
+    take the whole image anyway."""
+    top, bottom = int(rows.min()), int(rows.max()) + 1
+    left, right = int(cols.min()), int(cols.max()) + 1
+    if len(rows) * 4 > (bottom - top) * (right - left):
+        return [None]
+    cells = (-(-shape[0] // _CELL), -(-shape[1] // _CELL))
+    cell = (rows // _CELL) * cells[1] + cols // _CELL
+    occupied = np.zeros(cells[0] * cells[1], np.uint8)
+    occupied[cell] = 1
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        occupied.reshape(cells), connectivity=8, ltype=cv2.CV_32S)
+    if count <= 2:
+        return [None]
+    # (the box of a group's cells holds the group's box)
+    sides = (stats[1:, 2:4] * _CELL + 2 * _CROP_MARGIN).astype(np.int64)
+    if (sides[:, 0] * sides[:, 1]).max() * 2 > shape[0] * shape[1]:
+        return [None]
+    group = labels.ravel().take(cell)
+    if count - 1 <= _FEW_GROUPS:
+        return [np.flatnonzero(group == k) for k in range(1, count)]
+    order = np.argsort(group.astype(np.uint16) if count < 2**16 else group,
+                       kind='stable')
+    ends = np.cumsum(np.bincount(group, minlength=count)[1:])
+    return np.split(order, ends[:-1])
+
+
+def _fill_values(donors, flat, values):
+    """Values of the nearest donor of each target pixel (flat index), or
+    ``None`` when there is no donor.
+
+    Each group of nearby targets is searched in its bounding box grown
+    by a margin; the targets not settled there are searched together in
+    their box grown to the farthest donor found (doubled while it holds
+    none), until all are: a donor at distance d lies within d pixels
+    along each axis, so the box then holds it, and the path to it, within
+    the reach.
+    """
+    if not donors.any():
+        return None
+    rows, cols = _rows_cols(flat, donors.shape[1])
+    result = np.empty(len(flat), values.dtype)
+    rest, far = [], 0.0
+    for group in _groups(rows, cols, donors.shape):
+        group_rows = rows if group is None else rows[group]
+        group_cols = cols if group is None else cols[group]
+        nearest, distance, settled = _search_box(
+            donors, flat if group is None else flat[group], group_rows,
+            group_cols, values, _CROP_MARGIN)
+        if group is None:
+            if nearest is not None and settled is None:
+                return nearest  # one group in the whole image: no copy
+            group = np.arange(len(flat))
         if nearest is None:
-            if is_full or not donors.any():
-                return None  # no donor at all (else one in the box)
+            rest.append(group)
+        elif settled is None:
+            result[group] = nearest
+        else:
+            result[group[settled]] = nearest[settled]
+            rest.append(group[~settled])
+            if not settled.all():
+                far = max(far, float(distance[~settled].max()))
+    todo = np.concatenate(rest) if rest else rest
+    margin = max(2 * _CROP_MARGIN, math.ceil(far) + 1)
+    while len(todo):
+        nearest, distance, settled = _search_box(
+            donors, flat[todo], rows[todo], cols[todo], values, margin)
+        if nearest is None:
             margin *= 2
             continue
-        if result is None:
-            result = np.empty(len(rows), nearest.dtype)
-        settled = _settled(distance, is_full, margin)
+        if settled is None:
+            result[todo] = nearest
+            break
         result[todo[settled]] = nearest[settled]
         todo = todo[~settled]
         if len(todo):
-            far = float(distance[~settled].max())
-            margin = max(2 * margin, math.ceil(far / 0.9) + 1)
+            margin = max(2 * margin,
+                         math.ceil(float(distance[~settled].max())) + 1)
     return result
 
 
-def _box_area(rect, margin, shape):
-    """Pixels in ``rect`` = (x, y, width, height) grown by ``margin``."""
-    x, y, width, height = rect
-    return ((min(y + height + margin, shape[0]) - max(y - margin, 0)) *
-            (min(x + width + margin, shape[1]) - max(x - margin, 0)))
-
-
-def _blob_groups(rows, cols, shape):
-    """The targets split into groups of nearby 8-connected blobs (boxes
-    grown by the margin that overlap are merged), as ``(rows, cols)``
-    pairs; one group when the groups' search boxes would cover about as
-    much as the targets' one box."""
-    top, left = rows.min(), cols.min()
-    pending = np.zeros((rows.max() - top + 1, cols.max() - left + 1),
-                       np.uint8)
-    pending[rows - top, cols - left] = 1
-    contours, _ = cv2.findContours(pending, cv2.RETR_EXTERNAL,
-                                   cv2.CHAIN_APPROX_SIMPLE)
-    if len(contours) > _MAX_BLOBS:
-        return [(rows, cols)]
-    rects = [list(cv2.boundingRect(c)) for c in contours]
-    margin = 2 * _CROP_MARGIN  # boxes closer than this share a search
-    merged = True
-    while merged and len(rects) > 1:
-        merged, kept = False, []
-        for rect in rects:
-            x, y, width, height = rect
-            for other in kept:
-                ox, oy, owidth, oheight = other
-                if (x < ox + owidth + margin and ox < x + width + margin
-                        and y < oy + oheight + margin
-                        and oy < y + height + margin):
-                    right = max(x + width, ox + owidth)
-                    bottom = max(y + height, oy + oheight)
-                    other[0], other[1] = min(x, ox), min(y, oy)
-                    other[2], other[3] = right - other[0], bottom - other[1]
-                    merged = True
-                    break
-            else:
-                kept.append(rect)
-        rects = kept
-    if len(rects) < 2:
-        return [(rows, cols)]
-    searched = sum(
-        _box_area((x + left, y + top, width, height), _CROP_MARGIN, shape)
-        for x, y, width, height in rects)
-    one_box = (left, top, pending.shape[1], pending.shape[0])
-    if searched > 0.7 * _box_area(one_box, _CROP_MARGIN, shape):
-        return [(rows, cols)]
-    groups = []
-    for x, y, width, height in rects:
-        found_rows, found_cols = np.nonzero(pending[y:y + height,
-                                                    x:x + width])
-        pending[y:y + height, x:x + width] = 0
-        if len(found_rows):
-            groups.append((found_rows + (y + top), found_cols + (x + left)))
-    return groups
+def _unique(values):
+    """``np.unique(values)``; of 8-bit values by one histogram."""
+    if values.dtype != np.uint8:
+        return np.unique(values)
+    return np.flatnonzero(np.bincount(values, minlength=256)).astype(
+        np.uint8)
 
 
 def fill_holes(mask, holes, hole_class, ignore_index=255, background=None,
@@ -179,45 +218,27 @@ def fill_holes(mask, holes, hole_class, ignore_index=255, background=None,
         np.ndarray: A filled copy of ``mask``.
     """
     out = mask.copy()
-    rows, cols = np.nonzero(holes)
-    if not len(rows):
+    # holes as flat indices: a fraction of the cost of (row, col) pairs
+    flat = np.flatnonzero(holes)
+    if not len(flat):
         return out
+    filled = out.reshape(-1)  # (a view: ``out`` is a fresh copy)
     usable = ~holes & (mask != ignore_index)
-    classes = hole_class[rows, cols]
+    classes = np.ravel(hole_class).take(flat)
     if any_class_first:
-        nearest = _fill_values(usable, rows, cols, mask)
+        nearest = _fill_values(usable, flat, mask)
         if nearest is not None:
             done = nearest != classes
-            out[rows[done], cols[done]] = nearest[done]
+            filled[flat[done]] = nearest[done]
             rest = ~done
-            rows, cols, classes = rows[rest], cols[rest], classes[rest]
-    for cls in np.unique(classes):
-        of_class = classes == cls
-        donors = usable & (mask != cls)
-        # blob by blob where the holes lie apart; what is not settled
-        # there, together
-        groups = _blob_groups(rows[of_class], cols[of_class], mask.shape)
-        rest = groups
-        if len(groups) > 1:
-            rest = []
-            for group_rows, group_cols in groups:
-                nearest, distance, is_full = _nearest_in_box(
-                    donors, group_rows, group_cols, mask)
-                if nearest is None:
-                    rest.append((group_rows, group_cols))
-                    continue
-                settled = _settled(distance, is_full, _CROP_MARGIN)
-                out[group_rows[settled], group_cols[settled]] = \
-                    nearest[settled]
-                rest.append((group_rows[~settled], group_cols[~settled]))
-        at = tuple(np.concatenate(part) for part in zip(*rest))
-        if not len(at[0]):
-            continue
-        nearest = _fill_values(donors, *at, mask)
+            flat, classes = flat[rest], classes[rest]
+    for cls in _unique(classes):
+        at = flat[classes == cls]
+        nearest = _fill_values(usable & (mask != cls), at, mask)
         if nearest is not None:
-            out[at] = nearest
+            filled[at] = nearest
         elif background is not None and background != cls:
-            out[at] = background
+            filled[at] = background
         else:
-            out[at] = cls
+            filled[at] = cls
     return out

@@ -54,10 +54,14 @@ class LabelElastic(RegionNoise):
         rows, cols = np.indices(mask.shape, dtype=np.float32)
         map_x = cols + elastic_field(mask.shape, alpha, sigma, rng)
         map_y = rows + elastic_field(mask.shape, alpha, sigma, rng)
-        noisy = cv2.remap(mask.astype(np.int32).astype(np.float32), map_x,
-                          map_y, interpolation=cv2.INTER_NEAREST,
+        # nearest samples copy labels: 8-bit masks are warped as they are,
+        # others as float32 (exact below 2**24)
+        source = mask if mask.dtype == np.uint8 else \
+            mask.astype(np.int32).astype(np.float32)
+        noisy = cv2.remap(source, map_x, map_y,
+                          interpolation=cv2.INTER_NEAREST,
                           borderMode=cv2.BORDER_REFLECT_101)
-        noisy = noisy.astype(mask.dtype)
+        noisy = noisy.astype(mask.dtype, copy=False)
         regions = self.regions_of(mask, regions)
         small = np.flatnonzero(regions.areas < self.min_area) + 1
         keep = np.isin(regions.ids, small)

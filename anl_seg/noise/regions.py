@@ -48,6 +48,13 @@ class Regions:
     def areas(self) -> np.ndarray:
         if self.known_areas is not None:
             return self.known_areas
+        small = self.small_ids
+        if small is not None and 0 < small.size < 1 << 24:
+            # one 8-bit histogram (float32 counts are exact below 2**24
+            # pixels): a fraction of bincount's int64 pass over int32 ids
+            counts = cv2.calcHist([np.ascontiguousarray(small)], [0], None,
+                                  [256], [0, 256]).ravel()
+            return counts[1:len(self) + 1].astype(np.int64)
         return np.bincount(self.ids.ravel(),
                            minlength=len(self) + 1)[1:].astype(np.int64)
 

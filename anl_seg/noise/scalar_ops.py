@@ -51,3 +51,22 @@ def add_where(array, value, out, where):
     if written is not out:  # (a copy: not expected of OpenCV)
         np.copyto(out, written, where=where > 0)
     return out
+
+
+def fill_where(out, value, where):
+    """``out[where] = value`` in place (``where``: a bool array of
+    ``out``'s shape, views allowed); returns ``out``.
+
+    8-bit and bool 2-D arrays by OpenCV's masked copy (a sixth of numpy's
+    boolean assignment on a Cityscapes-size mask), others by numpy.
+    """
+    if out.dtype not in (np.uint8, np.bool_) or out.ndim != 2 or \
+            out.size <= _SCALAR_SIZE:
+        out[where] = value
+        return out
+    target = out.view(np.uint8)
+    written = cv2.copyTo(np.full(target.shape, value, np.uint8),
+                         where.view(np.uint8), target)
+    if written is not target:  # (a copy: not expected of OpenCV)
+        np.copyto(target, written, where=where)
+    return out
