@@ -349,3 +349,38 @@ def test_broken_grey_pngs_go_to_pillow(tmp_path, capfd):
         with pytest.raises(NoiseError, match=name):
             read_label_png(tmp_path / name)
     assert capfd.readouterr().err == ''  # no OpenCV warnings
+
+
+@pytest.mark.parametrize('seed', range(60))
+def test_fill_in_crops_labels_as_the_whole_image(seed):
+    """The crops' nearest donors are exactly those of one chamfer transform
+    of the whole image, ties included (the reach argument of fill.py):
+    holes in a few clusters or everywhere, donors near, sparse or only
+    along one edge (searches far beyond the first crop)."""
+    from anl_seg.noise.fill import _fill_values, _nearest_values
+    rng = np.random.default_rng(500 + seed)
+    shape = (int(rng.integers(20, 160)), int(rng.integers(20, 260)))
+    # a value per pixel: any other donor, also one at the same distance,
+    # shows as another value
+    values = rng.integers(0, 250, shape).astype(np.uint8)
+    donors = rng.random(shape) < [0.001, 0.02, 0.5][seed % 3]
+    if seed % 4 == 0:
+        donors[:, 3:] = False
+    if not donors.any():
+        donors[0, 0] = True
+    if seed % 5 == 0:
+        targets = rng.random(shape) < 0.5
+    else:
+        targets = np.zeros(shape, bool)
+        for _ in range(int(rng.integers(1, 8))):
+            top = int(rng.integers(0, shape[0]))
+            left = int(rng.integers(0, shape[1]))
+            targets[top:top + int(rng.integers(1, 12)),
+                    left:left + int(rng.integers(1, 12))] = True
+    targets &= ~donors
+    flat = np.flatnonzero(targets)
+    if not len(flat):
+        return
+    np.testing.assert_array_equal(
+        _fill_values(donors, flat, values),
+        _nearest_values(donors, values, flat, with_distance=False)[1])
