@@ -384,3 +384,31 @@ def test_fill_in_crops_labels_as_the_whole_image(seed):
     np.testing.assert_array_equal(
         _fill_values(donors, flat, values),
         _nearest_values(donors, values, flat, with_distance=False)[1])
+
+
+@pytest.mark.parametrize('num_regions', [13, 600])
+def test_label_elastic_keeps_small_regions_and_ignored_labels(num_regions):
+    # regions under min_area keep their clean pixels, and the warp makes
+    # no pixel ignored; with fewer and with more than 256 regions
+    cells = (20, 30) if num_regions > 256 else (3, 4)
+    objects = cv2.resize(
+        np.arange(cells[0] * cells[1], dtype=np.int32).reshape(cells),
+        (240, 160), interpolation=cv2.INTER_NEAREST)
+    if num_regions > 256:  # 8x8 px objects, and one large
+        objects[100:, 160:] = 1000
+    else:  # 40x40 px objects, and one small
+        objects[50:56, 50:56] = 1000
+    mask = (objects % 7).astype(np.uint8)
+    mask[:6] = 255
+    regions = extract_regions(mask, 255, None, objects + 1)
+    assert (len(regions) >= 256) == (num_regions >= 256)
+    noise = build_noise('label-elastic', num_classes=7, rate=1.0,
+                        alphas=(100, ), sigmas=(3, ), min_area=80)
+    original = mask.copy()
+    noisy = noise(mask, np.random.default_rng(0), regions)
+    np.testing.assert_array_equal(mask, original)
+    small = np.isin(regions.ids, np.flatnonzero(regions.areas < 80) + 1)
+    assert small.any() and (~small & (regions.ids > 0)).any()
+    np.testing.assert_array_equal(noisy[small], mask[small])
+    assert not ((noisy == 255) & (mask != 255)).any()
+    assert (noisy[~small] != mask[~small]).any()
