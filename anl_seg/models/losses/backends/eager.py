@@ -49,8 +49,7 @@ def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
         log_prob = shifted - log_norm.unsqueeze(1)
     else:
         log_prob = F.log_softmax(x, dim=1)
-        # log_softmax is x - max - log_norm, and -log_norm at the maximum
-        shift, log_norm = x.amax(dim=1), -log_prob.amax(dim=1)
+        shift = log_norm = None  # only backward needs them
     valid, index, bad_labels = split_labels(y, x.shape[1], ignore_index)
     target = torch.where(
         valid, log_prob.gather(1, index.unsqueeze(1)).squeeze(1), 0.0)
@@ -65,6 +64,9 @@ def forward(x: Tensor, y: Tensor, formula, ignore_index: int,
     outputs += (bad_labels, )
     if not needs_grad:
         return outputs
+    if shift is None:
+        # log_softmax is x - max - log_norm, and -log_norm at the maximum
+        shift, log_norm = x.amax(dim=1), -log_prob.amax(dim=1)
     d_target, *d_sums = formula.grads(target, *sums)
     zero = torch.zeros_like(target)
     b = zero if d_target is None else torch.where(valid, d_target, 0.0)

@@ -28,8 +28,9 @@ def check_label_range(label: Tensor, num_classes: int, ignore_index: int):
         bad = (label != ignore_index) & ((label < 0) |
                                          (label >= num_classes))
         value = int(label[bad][0])
-        raise LabelRangeError(f'label value {value} is not a class id in '
-                         f'[0, {num_classes}) nor ignore_index {ignore_index}')
+        raise LabelRangeError(
+            f'label value {value} is not a class id in [0, {num_classes}) '
+            f'nor ignore_index {ignore_index}')
 
 
 def split_labels(label: Tensor, num_classes: int,
