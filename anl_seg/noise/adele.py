@@ -6,6 +6,7 @@ import numpy as np
 
 from .class_reshape import ClassReshapeNoise
 from .errors import NoiseError
+from .regions import true_box
 from .registry import register_noise
 
 
@@ -90,10 +91,7 @@ class ScaledMorph(ClassReshapeNoise):
                           max(int(np.count_nonzero(shape)), 1))
         # Work on the bounding box grown by the error's reach.
         pad = math.ceil((iterations + 1) / scale) + 1
-        x, y, width, height = cv2.boundingRect(
-            np.ascontiguousarray(shape).view(np.uint8))
-        box = (slice(max(y - pad, 0), min(y + height + pad, shape.shape[0])),
-               slice(max(x - pad, 0), min(x + width + pad, shape.shape[1])))
+        box = true_box(shape, pad)
         crop = shape[box]
         height, width = crop.shape
         small = _resize(crop, (max(round(width * scale), 1),

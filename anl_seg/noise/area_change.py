@@ -7,6 +7,7 @@ import numpy as np
 
 from .class_reshape import ClassReshapeNoise
 from .errors import NoiseError
+from .regions import true_box
 from .registry import register_noise
 
 # Bisection steps of the affine search (2**-20 of the range).
@@ -40,10 +41,8 @@ def _nearest(distance, candidates, count):
 def _box(shape, pad):
     """Bounding box of ``shape`` grown by ``pad`` (clipped), and whether
     it is the whole array."""
-    x, y, width, height = cv2.boundingRect(shape.view(np.uint8))
+    box = true_box(shape, pad)
     rows, cols = shape.shape
-    box = (slice(max(y - pad, 0), min(y + height + pad, rows)),
-           slice(max(x - pad, 0), min(x + width + pad, cols)))
     whole = box[0].stop - box[0].start == rows and \
         box[1].stop - box[1].start == cols
     return box, whole

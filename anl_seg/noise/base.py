@@ -11,7 +11,7 @@ import numpy as np
 from .errors import NoiseError
 from .fill import fill_holes
 from .label_check import largest_bad_label
-from .regions import extract_regions
+from .regions import extract_regions, true_box
 from .scalar_ops import fill_where
 
 
@@ -136,15 +136,6 @@ class RegionNoise(MaskNoise):
 _FEW_REGIONS = 16
 
 
-def _true_box(flags):
-    """Index of the bounding box of a bool array's True pixels (an empty
-    box when there are none; the whole array when not contiguous)."""
-    if not flags.flags.c_contiguous:
-        return slice(None), slice(None)
-    left, top, width, height = cv2.boundingRect(flags.view(np.uint8))
-    return slice(top, top + height), slice(left, left + width)
-
-
 class ReshapeNoise(RegionNoise):
     """A region noise that changes the shapes of selected regions.
 
@@ -201,7 +192,7 @@ class ReshapeNoise(RegionNoise):
                                np.random.default_rng(seeds[index]))
             # vacated pixels lie in the old shape's box (a fraction of
             # the crop of a class on the whole image)
-            box = _true_box(old)
+            box = true_box(old)
             vacated = old[box] & ~new[box]
             holes[crop][box] |= vacated
             fill_where(hole_class[crop][box], regions.classes[index],
@@ -211,7 +202,7 @@ class ReshapeNoise(RegionNoise):
         # Painter's order: largest region first.
         shapes.sort(key=lambda item: -item[3])
         for index, crop, new, _ in shapes:
-            box = _true_box(new)
+            box = true_box(new)
             painted = new[box]
             fill_where(noisy[crop][box], regions.classes[index], painted)
             fill_where(holes[crop][box], False, painted)

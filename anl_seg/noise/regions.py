@@ -86,6 +86,17 @@ class Regions:
         return ndimage.find_objects(self.ids, max_label=len(self.classes))
 
 
+def true_box(flags, pad=0):
+    """Bounding box ``(rows, cols)`` of a 2-D bool array's True pixels,
+    grown by ``pad`` and clipped to the array (an empty box grown by
+    ``pad`` at the origin when there are none)."""
+    x, y, width, height = cv2.boundingRect(
+        np.ascontiguousarray(flags).view(np.uint8))
+    rows, cols = flags.shape
+    return (slice(max(y - pad, 0), min(y + height + pad, rows)),
+            slice(max(x - pad, 0), min(x + width + pad, cols)))
+
+
 def _dense_ranks(keys):
     """``(sorted unique keys, 1-based rank of each key, count of each
     unique key)``, as ``np.unique(keys, return_inverse=True,
