@@ -74,6 +74,32 @@ def test_boundary_counts_match_the_definition(dtype):
         assert np.array_equal(label_boundary(clean.astype(dtype)), edge_c)
 
 
+def test_boundary_counts_of_local_changes_match_the_definition():
+    """Changes in one box (the usual region noise) are compared only near
+    it: boxes at the borders, inside, beside ignored areas whose fill they
+    change, and a change of nothing."""
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        clean, _, classes = random_pair(rng)
+        height, width = clean.shape
+        top, left = rng.integers(0, height), rng.integers(0, width)
+        bottom = int(rng.integers(top, height + 1))
+        right = int(rng.integers(left, width + 1))
+        noisy = clean.copy()
+        box = noisy[top:bottom, left:right]
+        valid = box != 255
+        box[valid] = rng.integers(0, classes, int(valid.sum()))
+        tolerance = float(rng.choice([0, 1, 1.5, 2, 3]))
+        edge_c = reference_boundary(clean, 255)
+        edge_n = reference_boundary(noisy, 255)
+        expected = [reference_matched(edge_n, edge_c, tolerance),
+                    edge_n.sum(),
+                    reference_matched(edge_c, edge_n, tolerance),
+                    edge_c.sum()]
+        assert boundary_counts(clean, noisy, 255,
+                               tolerance).tolist() == expected
+
+
 def test_confusion_and_touched_counts_match_the_definition():
     rng = np.random.default_rng(1)
     for _ in range(100):

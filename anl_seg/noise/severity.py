@@ -161,10 +161,81 @@ def disk(radius):
     return (dy * dy + dx * dx <= radius * radius).astype(np.uint8)
 
 
+def _overlap(first, second):
+    """Count of pixels nonzero in both uint8 maps."""
+    return cv2.countNonZero(cv2.bitwise_and(first, second))
+
+
 def _matched(targets, sources, kernel):
     """Count of ``targets`` pixels within the kernel's reach of a source."""
-    return cv2.countNonZero(cv2.bitwise_and(targets,
-                                            cv2.dilate(sources, kernel)))
+    return _overlap(targets, cv2.dilate(sources, kernel))
+
+
+def _grown(box, pad, shape):
+    """``(top, bottom, left, right)`` grown by ``pad``, within ``shape``."""
+    top, bottom, left, right = box
+    return (max(top - pad, 0), min(bottom + pad, shape[0]),
+            max(left - pad, 0), min(right + pad, shape[1]))
+
+
+def _cut(array, box, outer=(0, 0, 0, 0)):
+    """The part of ``array`` in ``box``, ``array`` being cut to the box
+    ``outer`` (whose corner is its origin)."""
+    return array[box[0] - outer[0]:box[1] - outer[0],
+                 box[2] - outer[2]:box[3] - outer[2]]
+
+
+def _filled_pair(clean, noisy, ignore_index):
+    """Both masks with each ignored pixel set to its nearest valid label,
+    by one fill plan, where they are ignored at the same pixels (noise
+    never moves ignored pixels); else ``(None, None)``."""
+    valid = clean != ignore_index
+    if not np.array_equal(valid, noisy != ignore_index):
+        return None, None
+    if not valid.any():  # no boundary in either
+        blank = np.zeros(clean.shape, np.uint8)
+        return blank, blank
+    plan = None if valid.all() else _fill_plan(valid)
+    return _filled(clean, plan), _filled(noisy, plan)
+
+
+def _local_counts(clean_filled, noisy_filled, kernel):
+    """:func:`boundary_counts` of two filled label maps, compared in full
+    only near where their labels differ.
+
+    Boundaries can differ only within a pixel of a differing label (the
+    box ``near``); elsewhere a boundary pixel is one of both maps, so it
+    matches itself. Only ``near`` needs the matching test, which reads
+    the other map's boundary within the kernel's reach (``window``),
+    which reads the labels a pixel further (``labels``).
+    """
+    clean_edge = _edges(clean_filled)
+    clean_count = cv2.countNonZero(clean_edge)
+    differ = cv2.compare(clean_filled, noisy_filled, cv2.CMP_NE)
+    left, top, width, height = cv2.boundingRect(differ)
+    if not width:
+        return [clean_count] * 4
+    shape = differ.shape
+    near = _grown((top, top + height, left, left + width), 1, shape)
+    window = _grown(near, kernel.shape[0] // 2, shape)
+    labels = _grown(window, 1, shape)
+    # (whole crops: OpenCV's morphology reads no pixel outside them)
+    edge_n = _cut(_edges(np.ascontiguousarray(_cut(noisy_filled, labels))),
+                  window, labels)
+    edge_c = _cut(clean_edge, window)
+    near_n, near_c = _cut(edge_n, near, window), _cut(edge_c, near, window)
+    count_n, count_c = cv2.countNonZero(near_n), cv2.countNonZero(near_c)
+    noisy_count = clean_count - count_c + count_n
+    return [
+        noisy_count - count_n + _overlap(
+            near_n, _cut(cv2.dilate(np.ascontiguousarray(edge_c), kernel),
+                         near, window)),
+        noisy_count,
+        clean_count - count_c + _overlap(
+            near_c, _cut(cv2.dilate(np.ascontiguousarray(edge_n), kernel),
+                         near, window)),
+        clean_count,
+    ]
 
 
 def boundary_counts(clean, noisy, ignore_index=255, tolerance=2.0):
@@ -174,8 +245,12 @@ def boundary_counts(clean, noisy, ignore_index=255, tolerance=2.0):
     if clean.shape != noisy.shape:
         raise ValueError(f'clean shape {clean.shape} != noisy shape '
                          f'{noisy.shape}')
-    clean_edge, noisy_edge = _boundaries([clean, noisy], ignore_index)
     kernel = disk(tolerance)
+    clean_filled, noisy_filled = _filled_pair(clean, noisy, ignore_index)
+    if clean_filled is not None:
+        return np.array(_local_counts(clean_filled, noisy_filled, kernel),
+                        dtype=np.int64)
+    clean_edge, noisy_edge = _boundaries([clean, noisy], ignore_index)
     return np.array([
         _matched(noisy_edge, clean_edge, kernel),
         cv2.countNonZero(noisy_edge),
