@@ -14,6 +14,7 @@ import numpy as np
 
 from .corrupt import corrupt_directory
 from .errors import NoiseError
+from .malloc_tuning import keep_freed_memory
 from .presets import PRESETS, make_noise
 from .registry import DATASET_PARAMS, NOISES, noise_parameters
 from .specs import get_spec
@@ -221,6 +222,7 @@ def noise_from_args(args, spec):
 def main(argv=None, prog=None):
     """Run the CLI; returns the exit code."""
     args = build_parser(prog).parse_args(argv)
+    keep_freed_memory()  # this process runs the files when --workers 1
     try:
         spec = get_spec(args.dataset, args.num_classes, args.suffix,
                         args.ignore_index, args.background_class)

@@ -20,6 +20,7 @@ import numpy as np
 
 from .base import MaskNoise
 from .errors import NoiseError
+from .malloc_tuning import keep_freed_memory
 from .mask_io import (
     TEMP_SUFFIX,
     broken_link,
@@ -213,6 +214,7 @@ def _init_worker(job, parent):
     _WORKER_JOB, _WORKER_PARENT = job, parent
     # One process per core already: OpenCV's own threads would oversubscribe.
     cv2.setNumThreads(1)
+    keep_freed_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_quietly)
     _die_with_parent()
