@@ -26,36 +26,47 @@ _KERNEL = np.ones((3, 3), np.uint8)
 _REACH = 2
 # More separate ignored areas than this are transformed as one box.
 _MAX_BOXES = 32
+# A box's fixed cost (Python, small arrays) in pixels transformed: ~15 us.
+_BOX_COST_PIXELS = 4096
 
 
 def _box_plan(valid, top, bottom, left, right):
-    """One ``(crop, valid, target, rank)`` of :func:`_fill_plan`: the
-    ignored pixels of a box (``target``), transformed in the box grown by
-    the reach (``crop``), and the raster rank among the crop's ``valid``
-    pixels of the one each of them takes its label from.
+    """One ``(targets, sources)`` of :func:`_fill_plan`: the ignored pixels
+    of a box, transformed in the box grown by the reach, and the valid
+    pixel each of them takes its label from, as flat indices of
+    ``valid``.
 
     OpenCV numbers the valid pixels 1..K in raster order and gives each
     pixel the number of its nearest.
     """
     height, width = valid.shape
-    crop = (slice(max(top - _REACH, 0), min(bottom + _REACH, height)),
-            slice(max(left - _REACH, 0), min(right + _REACH, width)))
-    crop_valid = valid[crop]
+    top_c, left_c = max(top - _REACH, 0), max(left - _REACH, 0)
+    crop_valid = valid[top_c:min(bottom + _REACH, height),
+                       left_c:min(right + _REACH, width)]
     nearest = cv2.distanceTransformWithLabels(
         (~crop_valid).view(np.uint8), cv2.DIST_L2, 5,
         labelType=cv2.DIST_LABEL_PIXEL)[1]
     # only the box's own pixels: the margin's belong to other boxes
     target = ~crop_valid
-    target[:top - crop[0].start] = False
-    target[bottom - crop[0].start:] = False
-    target[:, :left - crop[1].start] = False
-    target[:, right - crop[1].start:] = False
-    return crop, crop_valid, target, nearest[target] - 1
+    target[:top - top_c] = False
+    target[bottom - top_c:] = False
+    target[:, :left - left_c] = False
+    target[:, right - left_c:] = False
+    crop_width = crop_valid.shape[1]
+
+    def in_image(crop_index):
+        rows, cols = np.divmod(crop_index, crop_width)
+        return (rows + top_c) * width + cols + left_c
+
+    targets = np.flatnonzero(target)
+    ranks = nearest.reshape(-1)[targets] - 1
+    return (in_image(targets),
+            in_image(np.flatnonzero(crop_valid)[ranks]))
 
 
 def _whole_plan(valid):
     """:func:`_fill_plan` by one transform of the whole array."""
-    return [_box_plan(valid, 0, valid.shape[0], 0, valid.shape[1])]
+    return _box_plan(valid, 0, valid.shape[0], 0, valid.shape[1])
 
 
 def _ignored_boxes(ignored):
@@ -89,22 +100,25 @@ def _ignored_boxes(ignored):
 
 def _fill_plan(valid):
     """How each ignored pixel gets the label of its nearest valid pixel by
-    OpenCV's 5x5 chamfer distance: a list of ``(crop, valid, target,
-    rank)``, each filling the ``target`` pixels of array region ``crop``
-    with the labels of its ``valid`` pixels of raster rank ``rank``.
+    OpenCV's 5x5 chamfer distance: ``(targets, sources)``, flat indices
+    of ``valid``'s shape, ignored pixel ``targets[i]`` taking the label of
+    ``sources[i]``.
 
     An ignored pixel's result depends only on the ignored pixels within
     reach of it, step by step, and the valid ones around them: each
     group of them is transformed in its own box grown by the reach (the
     same results as on the whole image, at the cost of the void areas).
-    Ranks, not positions: a mask's labels are then read by one boolean
-    selection of the crop's valid pixels.
     """
     boxes = _ignored_boxes(~valid)
-    if not boxes or sum((b[1] - b[0]) * (b[3] - b[2])
-                            for b in boxes) * 2 > valid.size:
+    if boxes == []:
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    if boxes is None or sum((b[1] - b[0]) * (b[3] - b[2]) + _BOX_COST_PIXELS
+                            for b in boxes) > valid.size:
         return _whole_plan(valid)
-    return [_box_plan(valid, *box) for box in boxes]
+    plans = [_box_plan(valid, *box) for box in boxes]
+    if len(plans) == 1:
+        return plans[0]
+    return tuple(np.concatenate(parts) for parts in zip(*plans))
 
 
 def _filled(mask, plan):
@@ -115,11 +129,11 @@ def _filled(mask, plan):
     labels = mask if mask.dtype == np.uint8 else mask.astype(np.uint16)
     if plan is None:
         return labels
-    labels = labels.copy()
-    for crop, valid, target, rank in plan:
-        window = labels[crop]  # a view: filled in place
-        # valid pixels are never written, so earlier boxes change none
-        window[target] = window[valid][rank]
+    labels = np.array(labels, order='C')  # a copy, flat indices apply
+    flat = labels.reshape(-1)
+    targets, sources = plan
+    # sources are valid pixels: never targets
+    flat[targets] = flat.take(sources)
     return labels
 
 
