@@ -11,7 +11,7 @@ from anl_seg.noise import NoiseError, build_noise
 from anl_seg.noise.area_change import grow_by, move_by, shrink_by
 from anl_seg.noise.fill import fill_holes
 from anl_seg.noise.label_check import largest_bad_label
-from anl_seg.noise.mask_io import _read_grey_png, read_label_png
+from anl_seg.noise.mask_io import _read_plain_png, read_label_png
 from anl_seg.noise.measure import ChangedPixels, touched_regions
 from anl_seg.noise.regions import class_regions, extract_regions
 from anl_seg.noise.scalar_ops import add_where, compare, in_range
@@ -345,7 +345,7 @@ def test_broken_grey_pngs_go_to_pillow(tmp_path, capfd):
     for name, broken in (('flipped.png', bytes(data)),
                          ('truncated.png', bytes(data[:-20]))):
         (tmp_path / name).write_bytes(broken)
-        assert _read_grey_png(tmp_path / name) is None
+        assert _read_plain_png(tmp_path / name) is None
         with pytest.raises(NoiseError, match=name):
             read_label_png(tmp_path / name)
     assert capfd.readouterr().err == ''  # no OpenCV warnings

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from . import palette_png
 from .errors import NoiseError
 from .label_check import largest_bad_label
 
@@ -47,44 +48,37 @@ def broken_link(path):
     return None
 
 
-_PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 # PIL mode of a grey PNG by bit depth; OpenCV decodes these to the same
 # array as Pillow in less time (a 16-bit Cityscapes instance map: ~3/4).
 _GREY_MODES = {8: 'L', 16: 'I;16'}
+_GREY_COLOUR, _PALETTE_COLOUR = 0, 3
 
 
-def _chunks_intact(data):
-    """Whether every chunk of PNG ``data`` is complete with a matching CRC,
-    up to IEND."""
-    view, pos = memoryview(data), len(_PNG_SIGNATURE)
-    while pos + 12 <= len(data):
-        end = pos + 12 + int.from_bytes(data[pos:pos + 4], 'big')
-        if end > len(data) or zlib.crc32(view[pos + 4:end - 4]) != \
-                int.from_bytes(data[end - 4:end], 'big'):
-            return False
-        if data[pos + 4:pos + 8] == b'IEND':
-            return True
-        pos = end
-    return False
-
-
-def _read_grey_png(path):
-    """(array, mode) of an intact 8- or 16-bit grey PNG decoded by OpenCV,
-    or None for any other file (Pillow then reads it, or names what is
-    wrong: OpenCV would only warn on stderr)."""
+def _read_plain_png(path):
+    """(array, MaskFormat) of an intact grey PNG (decoded by OpenCV) or
+    palette PNG in the plain label layout (by zlib), or None for any other
+    file (Pillow then reads it, or names what is wrong: OpenCV would only
+    warn on stderr)."""
     try:
         data = Path(path).read_bytes()
     except OSError:
         return None
-    if len(data) < 33 or not data.startswith(_PNG_SIGNATURE) or \
-            data[12:16] != b'IHDR' or data[25] != 0 or \
-            data[24] not in _GREY_MODES or not _chunks_intact(data):
+    if len(data) < 33 or not data.startswith(palette_png.SIGNATURE) or \
+            data[12:16] != b'IHDR':
+        return None
+    depth, colour = data[24], data[25]
+    if colour == _PALETTE_COLOUR:
+        decoded = palette_png.decode(data)
+        return None if decoded is None else (
+            decoded[0], MaskFormat('P', decoded[1]))
+    if colour != _GREY_COLOUR or depth not in _GREY_MODES or \
+            palette_png.chunks(data) is None:
         return None
     array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    dtype = np.uint8 if data[24] == 8 else np.uint16
+    dtype = np.uint8 if depth == 8 else np.uint16
     if array is None or array.ndim != 2 or array.dtype != dtype:
         return None  # e.g. a grey PNG with transparency
-    return array, _GREY_MODES[data[24]]
+    return array, MaskFormat(_GREY_MODES[depth])
 
 
 def read_label_png(path):
@@ -94,9 +88,9 @@ def read_label_png(path):
         NoiseError: The file is unreadable, a broken symlink, not PNG data
             (e.g. a JPEG named ``.png``) or not single-channel.
     """
-    grey = _read_grey_png(path)
-    if grey is not None:
-        return grey[0], MaskFormat(grey[1])
+    plain = _read_plain_png(path)
+    if plain is not None:
+        return plain
     try:
         with Image.open(path) as image:
             if image.format != 'PNG':
@@ -154,10 +148,10 @@ def encode_png(mask, fmt):
 
     A noisy mask (scattered label changes) costs several times a clean
     one to compress, so PNGs are written at zlib level 1 with run-length
-    matching only (``Z_RLE``): palette masks by Pillow (no row filter), 8-
-    and 16-bit grey ones by OpenCV (its default: run-length matching;
-    8-bit rows unfiltered, 16-bit ones by the Sub filter), each a fraction
-    of Pillow's default time. Labels
+    matching only (``Z_RLE``): palette masks by zlib directly (unfiltered
+    rows, :mod:`.palette_png`), 8- and 16-bit grey ones by OpenCV (its
+    default: run-length matching; 8-bit rows unfiltered, 16-bit ones by
+    the Sub filter), each a fraction of Pillow's default time. Labels
     repeat along rows: on a VOC-size palette mask run-length matching
     wrote the clean mask in 2.8 KB instead of 3.9 KB (level 1's default
     strategy) and the mask with 30 % of its pixels flipped in about half
@@ -169,6 +163,8 @@ def encode_png(mask, fmt):
                                 if fmt.mode == 'L' else ())
         if ok:
             return data.tobytes()
+    if fmt.mode == 'P' and palette_png.can_encode(mask, fmt.palette):
+        return palette_png.encode(mask, fmt.palette)
     image = Image.fromarray(mask)
     if fmt.mode == 'P':
         image.putpalette(list(fmt.palette))

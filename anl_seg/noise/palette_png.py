@@ -1,0 +1,93 @@
+"""Palette (mode P) label PNGs read and written with zlib directly.
+
+A VOC-size palette mask takes Pillow about as long in its image and codec
+plumbing as in zlib's own work (decoding 0.28 against 0.23 ms, encoding
+0.30 against 0.19 ms). Only the layout of label PNGs is handled here:
+8-bit indices, no interlacing, unfiltered rows (libpng's and Pillow's
+choice for palette images); for anything else :func:`decode` returns
+None and Pillow reads the file.
+"""
+import struct
+import zlib
+
+import numpy as np
+
+SIGNATURE = b'\x89PNG\r\n\x1a\n'
+_IHDR = struct.Struct('>IIBBBBB')  # width, height, depth, colour, 3 zeros
+_PALETTE_COLOUR = 3
+
+
+def chunks(data):
+    """``(type, body)`` of each chunk of PNG ``data`` up to IEND, or None
+    if the data is no PNG, is cut short or a chunk fails its CRC."""
+    if not data.startswith(SIGNATURE):
+        return None
+    view, pos, found = memoryview(data), len(SIGNATURE), []
+    while pos + 12 <= len(data):
+        end = pos + 12 + int.from_bytes(data[pos:pos + 4], 'big')
+        if end > len(data) or zlib.crc32(view[pos + 4:end - 4]) != \
+                int.from_bytes(data[end - 4:end], 'big'):
+            return None
+        kind = bytes(view[pos + 4:pos + 8])
+        found.append((kind, view[pos + 8:end - 4]))
+        if kind == b'IEND':
+            return found
+        pos = end
+    return None
+
+
+def decode(data):
+    """``(indices, palette)`` of an intact palette PNG in the plain label
+    layout, else None (the palette: a tuple of RGB values, as Pillow's
+    ``getpalette``)."""
+    parts = chunks(data)
+    if not parts or parts[0][0] != b'IHDR' or len(parts[0][1]) != 13:
+        return None
+    width, height, depth, colour, *methods = _IHDR.unpack(parts[0][1])
+    if depth != 8 or colour != _PALETTE_COLOUR or any(methods):
+        return None
+    palette = b''.join(bytes(body) for kind, body in parts
+                       if kind == b'PLTE')
+    try:
+        raw = zlib.decompress(b''.join(body for kind, body in parts
+                                       if kind == b'IDAT'))
+    except zlib.error:
+        return None
+    if not palette or len(raw) != height * (width + 1):
+        return None
+    rows = np.frombuffer(raw, np.uint8).reshape(height, width + 1)
+    if rows[:, 0].any():  # filtered rows: Pillow undoes the filters
+        return None
+    return np.array(rows[:, 1:]), tuple(palette)
+
+
+def _chunk(kind, body):
+    return (struct.pack('>I', len(body)) + kind + body +
+            struct.pack('>I', zlib.crc32(body, zlib.crc32(kind))))
+
+
+def encode(indices, palette):
+    """PNG bytes of 2-D uint8 ``indices`` with ``palette`` (RGB values, 1
+    to 256 colours): unfiltered rows at zlib level 1, run-length matching
+    only (see :func:`~.mask_io.encode_png`)."""
+    height, width = indices.shape
+    rows = np.zeros((height, width + 1), np.uint8)
+    rows[:, 1:] = indices
+    compressor = zlib.compressobj(1, zlib.DEFLATED, zlib.MAX_WBITS, 8,
+                                  zlib.Z_RLE)
+    data = compressor.compress(rows) + compressor.flush()
+    return b''.join([
+        SIGNATURE,
+        _chunk(b'IHDR', _IHDR.pack(width, height, 8, _PALETTE_COLOUR, 0, 0,
+                                   0)),
+        _chunk(b'PLTE', bytes(palette)),
+        _chunk(b'IDAT', data),
+        _chunk(b'IEND', b''),
+    ])
+
+
+def can_encode(indices, palette):
+    """Whether :func:`encode` takes these."""
+    return (indices.dtype == np.uint8 and indices.ndim == 2
+            and 0 not in indices.shape and palette is not None
+            and 0 < len(palette) <= 768 and len(palette) % 3 == 0)
