@@ -64,9 +64,24 @@ def test_encoded_files_read_back_by_pillow_and_by_decode(seed):
 
 
 def test_encode_png_writes_palette_masks_this_way():
-    indices, palette = random_case(np.random.default_rng(7))
-    assert encode_png(indices, MaskFormat('P', palette)) == \
-        palette_png.encode(indices, palette)
+    """Run-length matching for label runs, Huffman coding alone where
+    labels change at most pixels (a third of them flipped)."""
+    rng = np.random.default_rng(7)
+    palette = tuple(range(63))
+    runs = np.repeat(rng.integers(0, 21, (40, 6), np.uint8), 10, axis=1)
+    flipped = runs.copy()
+    flip = rng.random(runs.shape) < 0.6
+    flipped[flip] = (flipped[flip] + rng.integers(1, 21, int(flip.sum()),
+                                                  np.uint8)) % 21
+    fmt = MaskFormat('P', palette)
+    assert encode_png(runs, fmt) == palette_png.encode(runs, palette)
+    assert encode_png(flipped, fmt) == palette_png.encode(
+        flipped, palette, zlib.Z_HUFFMAN_ONLY)
+    for mode in ('L', 'P'):
+        for labels in (runs, flipped):
+            with Image.open(io.BytesIO(encode_png(labels, MaskFormat(
+                    mode, palette if mode == 'P' else None)))) as image:
+                np.testing.assert_array_equal(np.array(image), labels)
 
 
 def _with_rows(data, rows):

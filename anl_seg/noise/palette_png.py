@@ -66,15 +66,15 @@ def _chunk(kind, body):
             struct.pack('>I', zlib.crc32(body, zlib.crc32(kind))))
 
 
-def encode(indices, palette):
+def encode(indices, palette, strategy=zlib.Z_RLE):
     """PNG bytes of 2-D uint8 ``indices`` with ``palette`` (RGB values, 1
-    to 256 colours): unfiltered rows at zlib level 1, run-length matching
-    only (see :func:`~.mask_io.encode_png`)."""
+    to 256 colours): unfiltered rows at zlib level 1 with ``strategy``
+    (see :func:`~.mask_io.encode_png`)."""
     height, width = indices.shape
     rows = np.zeros((height, width + 1), np.uint8)
     rows[:, 1:] = indices
     compressor = zlib.compressobj(1, zlib.DEFLATED, zlib.MAX_WBITS, 8,
-                                  zlib.Z_RLE)
+                                  strategy)
     data = compressor.compress(rows) + compressor.flush()
     return b''.join([
         SIGNATURE,
