@@ -57,8 +57,9 @@ def _box_plan(valid, top, bottom, left, right):
     crop_width = crop_valid.shape[1]
 
     def in_image(crop_index):
-        rows, cols = np.divmod(crop_index, crop_width)
-        return (rows + top_c) * width + cols + left_c
+        # (numpy's floor division by a number is fast, its divmod is not)
+        return (crop_index + crop_index // crop_width * (width - crop_width)
+                + (top_c * width + left_c))
 
     targets = np.flatnonzero(target)
     ranks = nearest.reshape(-1)[targets] - 1
