@@ -7,6 +7,7 @@ import numpy as np
 from .base import ReshapeNoise
 from .errors import NoiseError
 from .registry import register_noise
+from .smooth_noise import smooth_noise
 
 
 @register_noise('elastic')
@@ -14,7 +15,8 @@ class Elastic(ReshapeNoise):
     """Warp each selected region by its own smooth random field.
 
     The field is uniform noise in [-1, 1] smoothed by a Gaussian of std
-    ``sigma``, rescaled so its largest displacement is ``alpha`` pixels.
+    ``sigma`` (:func:`~.smooth_noise.smooth_noise`), rescaled so its
+    largest displacement is ``alpha`` pixels.
 
     Args:
         alpha (float): Largest displacement in pixels. Default: 8.
@@ -33,8 +35,7 @@ class Elastic(ReshapeNoise):
         return math.ceil(self.alpha) + 1
 
     def _field(self, shape, rng):
-        noise = rng.uniform(-1, 1, size=shape).astype(np.float32)
-        smooth = cv2.GaussianBlur(noise, (0, 0), self.sigma)
+        smooth = smooth_noise(shape, self.sigma, rng)
         # largest magnitude from OpenCV's min and max (no |field| copy),
         # a float32 as numpy's max gave it
         low, high = cv2.minMaxLoc(smooth)[:2]

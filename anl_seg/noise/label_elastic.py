@@ -5,14 +5,16 @@ import numpy as np
 from .base import RegionNoise
 from .errors import NoiseError
 from .registry import register_noise
+from .smooth_noise import smooth_noise
 
 
 def elastic_field(shape, alpha, sigma, rng):
     """Simard et al.'s displacement: uniform noise in [-1, 1] smoothed
     by a Gaussian of std ``sigma`` and scaled by ``alpha`` (so a large
     ``sigma`` gives small, smooth displacements)."""
-    noise = rng.uniform(-1, 1, size=shape).astype(np.float32)
-    return alpha * cv2.GaussianBlur(noise, (0, 0), sigma)
+    field = smooth_noise(shape, sigma, rng)
+    field *= alpha
+    return field
 
 
 @register_noise('label-elastic')
