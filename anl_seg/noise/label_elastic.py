@@ -54,8 +54,10 @@ class LabelElastic(RegionNoise):
         if not chosen:
             return mask.copy()
         rows, cols = np.indices(mask.shape, dtype=np.float32)
-        map_x = cols + elastic_field(mask.shape, alpha, sigma, rng)
-        map_y = rows + elastic_field(mask.shape, alpha, sigma, rng)
+        map_x = elastic_field(mask.shape, alpha, sigma, rng)
+        map_x += cols
+        map_y = elastic_field(mask.shape, alpha, sigma, rng)
+        map_y += rows
         # nearest samples copy labels: 8-bit masks are warped as they are,
         # others as float32 (exact below 2**24)
         source = mask if mask.dtype == np.uint8 else \
@@ -68,5 +70,5 @@ class LabelElastic(RegionNoise):
         small = np.flatnonzero(regions.areas < self.min_area) + 1
         keep = np.isin(regions.ids, small)
         keep |= noisy == self.ignore_index
-        noisy[keep] = mask[keep]
+        np.copyto(noisy, mask, where=keep)
         return noisy
