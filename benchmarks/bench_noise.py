@@ -14,11 +14,13 @@ size (500x375) and Cityscapes size (2048x1024), once with their instance
 maps and once without (connected components instead); noises that need
 more than ``rate`` (e.g. ``mix``) are skipped.
 
-One process, OpenCV single-threaded, CPU time (``time.process_time``):
-the baseline, own I/O and CLI passes over the masks alternate
-``--repeats`` times, so a machine shared with other jobs slows them
-alike; ratios are the median of the per-repeat ratios, masks/s the best
-pass.
+One process set up as the CLI's (OpenCV single-threaded, freed memory
+kept for reuse: :mod:`anl_seg.noise.malloc_tuning`), CPU time
+(``time.process_time``): the baseline, own I/O and CLI passes over the
+masks alternate ``--repeats`` times, so a machine shared with other jobs
+slows them alike; ratios are the median of the per-repeat ratios, masks/s
+the best pass. Each pass writes into a new folder, as a run writes a new
+dataset.
 
 Usage::
 
@@ -167,8 +169,9 @@ def bench_layout(layout, noises, rate, num_masks, repeats, workdir,
 def to_markdown(rows, args):
     lines = [
         '### Noise generation speed (`benchmarks/bench_noise.py`)', '',
-        f'{cpu_model()}, 1 process, OpenCV '
-        f'single-threaded, CPU time, rate {args.rate}, {args.num_masks} '
+        f'{cpu_model()}, 1 process as the CLI\'s (OpenCV '
+        'single-threaded, freed memory kept), CPU time, each pass writing '
+        f'a new folder, rate {args.rate}, {args.num_masks} '
         f'synthetic masks per size, {args.repeats} alternating passes '
         '(masks/s: best pass; x baseline: median of per-pass ratios). '
         '*CLI*: `tools/corrupt_masks.py`\'s per-file path (read mask and '

@@ -9,10 +9,11 @@ Precision: matched noisy boundary / noisy boundary; recall: matched clean
 boundary / clean boundary; the boundary F-score is their harmonic mean
 (Martin et al.'s BF score, as in Cityscapes-N / COCO-N reports).
 
-Everything is 8-bit OpenCV morphology on the whole image (a dilation by a
-disk instead of a distance transform), and the nearest-label fill is
-computed once for a clean/noisy pair: noise never moves ignored pixels,
-so both masks share it.
+Everything is 8-bit OpenCV morphology (a dilation by a disk instead of a
+distance transform); the nearest-label fill is computed once for a
+clean/noisy pair (noise never moves ignored pixels, so both masks share
+it), and the two boundaries are compared only in the box where the
+filled labels differ (elsewhere each boundary pixel matches itself).
 """
 import math
 
@@ -113,7 +114,7 @@ def _fill_plan(valid):
     same results as on the whole image, at the cost of the void areas).
     """
     boxes = _ignored_boxes(~valid)
-    if boxes == []:
+    if boxes is not None and not boxes:  # nothing ignored
         return np.empty(0, np.intp), np.empty(0, np.intp)
     if boxes is None or sum((b[1] - b[0]) * (b[3] - b[2]) + _BOX_COST_PIXELS
                             for b in boxes) > valid.size:
