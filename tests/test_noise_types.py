@@ -244,7 +244,8 @@ def test_region_fast_paths_match_the_generic_dtypes(seed):
     for mask_dtype in (np.uint8, np.uint16):
         for inst_dtype in (np.uint8, np.uint16, np.int32):
             object_ids = VOC.object_ids(instances.astype(inst_dtype))
-            assert object_ids.dtype == np.int32
+            assert object_ids.dtype == (np.uint8 if inst_dtype == np.uint8
+                                        else np.int32)
             regions = extract_regions(mask.astype(mask_dtype), IGNORE, 0,
                                       object_ids)
             assert np.array_equal(regions.ids, wide.ids)
@@ -259,6 +260,47 @@ def test_region_fast_paths_match_the_generic_dtypes(seed):
         assert np.array_equal(
             extract_regions(mask.astype(np.uint8), IGNORE, background).ids,
             extract_regions(mask, IGNORE, background).ids)
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_one_class_objects_of_8bit_maps_match_the_generic_path(seed):
+    """VOC's case, objects of one class each in 8-bit maps, is numbered by
+    one histogram and lookup: the same regions as the generic keys; an
+    object of two classes takes the generic path."""
+    from anl_seg.noise.regions import _number_8bit_objects
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 6, (8, 10))
+    mask = np.kron(blocks, np.ones((4, 3), np.int64))
+    # an object id per block, shared only by blocks of its class
+    objects = np.kron(1 + blocks * 10 + rng.integers(0, 10, blocks.shape),
+                      np.ones((4, 3), np.int64))
+    objects[mask == 0] = 0  # background is no object
+    mask[rng.random(mask.shape) < 0.05] = IGNORE
+    instances = objects.copy()
+    instances[rng.random(mask.shape) < 0.03] = 255  # void border value
+    wide = extract_regions(mask, IGNORE, 0,
+                           VOC.object_ids(instances.astype(np.int64)))
+    mask8, ids8 = mask.astype(np.uint8), VOC.object_ids(
+        instances.astype(np.uint8))
+    in_region = (mask8 != IGNORE) & (mask8 != 0)
+    assert _number_8bit_objects(mask8, ids8, in_region & (ids8 > 0),
+                                np.zeros(mask.shape, np.int32),
+                                []) is not None  # the fast path applies
+    regions = extract_regions(mask8, IGNORE, 0, ids8)
+    assert np.array_equal(regions.ids, wide.ids)
+    assert np.array_equal(regions.classes, wide.classes)
+    assert np.array_equal(regions.areas, wide.areas)
+    first = np.argwhere(objects > 0)[0]
+    mask8[tuple(first)] = mask8[tuple(first)] % 5 + 1  # now two classes
+    ids = np.zeros(mask.shape, np.int32)
+    assert _number_8bit_objects(mask8, ids8, (mask8 != IGNORE) & (mask8 != 0)
+                                & (ids8 > 0), ids, []) is None
+    assert not ids.any()
+    mixed = extract_regions(mask8, IGNORE, 0, ids8)
+    generic = extract_regions(mask8.astype(np.int64), IGNORE, 0,
+                              ids8.astype(np.int32))
+    assert np.array_equal(mixed.ids, generic.ids)
+    assert np.array_equal(mixed.classes, generic.classes)
 
 
 def test_mix_spec_inline_and_file(tmp_path):

@@ -176,16 +176,20 @@ def extract_regions(mask, ignore_index=255, background=None,
             raise NoiseError(f'instance map shape {object_ids.shape} != '
                              f'mask shape {mask.shape}')
         is_object = in_region & (object_ids > 0)
-        # One key per (instance, class) pair, numbered densely: instances
-        # first, so keys stay small (Cityscapes ids are class * 1000 + k).
-        num_keys = int(mask.max()) + 1
-        objects = object_ids[is_object]
-        if objects.size and int(objects.max()) * num_keys >= 1 << 16:
-            _, objects, _ = _dense_ranks(objects)
-        keys = objects.astype(np.int32) * np.int32(num_keys)
-        keys += mask[is_object]
-        unique_keys, ids[is_object], areas = _dense_ranks(keys)
-        classes.extend((unique_keys % num_keys).tolist())
+        areas = _number_8bit_objects(mask, object_ids, is_object, ids,
+                                     classes)
+        if areas is None:
+            # One key per (instance, class) pair, numbered densely:
+            # instances first, so keys stay small (Cityscapes ids are
+            # class * 1000 + k).
+            num_keys = int(mask.max()) + 1
+            objects = object_ids[is_object]
+            if objects.size and int(objects.max()) * num_keys >= 1 << 16:
+                _, objects, _ = _dense_ranks(objects)
+            keys = objects.astype(np.int32) * np.int32(num_keys)
+            keys += mask[is_object]
+            unique_keys, ids[is_object], areas = _dense_ranks(keys)
+            classes.extend((unique_keys % num_keys).tolist())
         in_region &= ~is_object
     num_objects = len(classes)
     label_counts = None
@@ -202,6 +206,33 @@ def extract_regions(mask, ignore_index=255, background=None,
                    known_areas=None if areas is None else
                    areas.astype(np.int64),
                    label_counts=label_counts)
+
+
+def _number_8bit_objects(mask, object_ids, is_object, ids, classes):
+    """The (object, class) regions of an 8-bit mask and 8-bit object map
+    whose objects have one class each (VOC's), by one 2-D histogram and
+    one table lookup: numbered in ``ids`` and listed in ``classes`` as by
+    the keys of :func:`extract_regions` (by object id), their areas
+    returned. None, with nothing changed, for other maps (an object of two
+    classes, wider values, more pixels than float32 counts hold).
+    """
+    if not (mask.dtype == object_ids.dtype == np.uint8
+            and mask.size < 1 << 24):
+        return None
+    where = is_object.view(np.uint8)
+    objects = np.ascontiguousarray(object_ids)
+    pairs = cv2.calcHist([objects, mask], [0, 1], where, [256, 256],
+                         [0, 256, 0, 256])
+    present = pairs > 0
+    if present.sum(1).max() > 1:
+        return None
+    numbered = np.flatnonzero(present.any(1))
+    object_classes = present[numbered].argmax(1)
+    lookup = np.zeros(256, np.int32)
+    lookup[numbered] = np.arange(1, len(numbered) + 1, dtype=np.int32)
+    cv2.copyTo(cv2.LUT(objects, lookup), where, ids)
+    classes.extend(object_classes.tolist())
+    return pairs[numbered, object_classes].astype(np.int64)
 
 
 def class_regions(mask, ignore_index=255, background=None):

@@ -213,13 +213,14 @@ class DatasetSpec:
         return root / self._swap_suffix(Path(rel), self.image_suffix)
 
     def object_ids(self, instances):
-        """Instance map -> int32 object ids, 0 where not an object."""
+        """Instance map -> object ids (uint8 for an 8-bit map, else
+        int32), 0 where not an object."""
         low, high = self.instance_ids
         instances = np.asarray(instances)
         if instances.dtype == np.uint8:
             # one table lookup (OpenCV's is ~4x numpy's) instead of
             # compares on an int64 copy
-            lookup = np.arange(256, dtype=np.int32)
+            lookup = np.arange(256, dtype=np.uint8)
             lookup[:low] = 0
             if high is not None:
                 lookup[high + 1:] = 0
