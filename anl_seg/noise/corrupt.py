@@ -278,6 +278,11 @@ def run_files(job, rels, workers=1, progress=False, stop_on_error=True):
                 for result in pool.imap_unordered(_corrupt_in_worker, rels,
                                                   chunk):
                     collect(result)
+                # let the workers exit on their own: the pool's exit sends
+                # SIGTERM, which could reach a worker in its interpreter's
+                # shutdown and print a traceback there
+                pool.close()
+                pool.join()
     finally:
         if bar is not None:
             bar.close()
