@@ -429,3 +429,15 @@ def test_nonzero_rect_is_opencvs_bounding_rect(seed):
     for view in (image, image[3:, 5:], image[::2], image[:40, :40],
                  (image > 0).view(np.uint8)):
         assert nonzero_rect(view) == cv2.boundingRect(view)
+
+
+def test_more_components_than_16_bit_labels_hold():
+    """Components are labelled in 16 bits, in 32 where there are more."""
+    from anl_seg.noise.regions import extract_regions
+    mask = np.zeros((520, 520), np.uint8)
+    mask[::2, ::2] = 1  # 260 x 260 isolated pixels: 67600 components
+    regions = extract_regions(mask, 255, background=0)
+    assert len(regions) == 260 * 260 == regions.ids.max()
+    assert np.array_equal(np.sort(regions.ids[::2, ::2].ravel()),
+                          np.arange(1, 260 * 260 + 1))
+    assert not regions.ids[1::2].any() and not regions.ids[:, 1::2].any()

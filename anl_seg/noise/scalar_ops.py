@@ -41,13 +41,20 @@ def in_range(array, low, high):
     return cv2.inRange(array, low, high)
 
 
+# OpenCV depth of the dtypes ``add_where`` may write into.
+_DEPTHS = {np.dtype(np.uint8): cv2.CV_8U, np.dtype(np.uint16): cv2.CV_16U,
+           np.dtype(np.int16): cv2.CV_16S, np.dtype(np.int32): cv2.CV_32S,
+           np.dtype(np.float32): cv2.CV_32F, np.dtype(np.float64): cv2.CV_64F}
+
+
 def add_where(array, value, out, where):
     """``out = array + value`` where ``where`` is nonzero (``out`` kept
-    elsewhere), in place; returns ``out``."""
+    elsewhere), in place, in ``out``'s dtype; returns ``out``."""
     if array.size <= _SCALAR_SIZE:
         np.add(array, value, out=out, where=where > 0, casting='unsafe')
         return out
-    written = cv2.add(array, value, dst=out, mask=where)
+    written = cv2.add(array, value, dst=out, mask=where,
+                      dtype=_DEPTHS.get(out.dtype, -1))
     if written is not out:  # (a copy: not expected of OpenCV)
         np.copyto(out, written, where=where > 0)
     return out
