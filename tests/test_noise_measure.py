@@ -41,6 +41,15 @@ def reference_matched(targets, sources, tolerance):
         for p in np.argwhere(targets))
 
 
+def reference_counts(clean, noisy, tolerance):
+    """[matched noisy, noisy, matched clean, clean] boundary pixels by
+    definition."""
+    edge_c = reference_boundary(clean, 255)
+    edge_n = reference_boundary(noisy, 255)
+    return [reference_matched(edge_n, edge_c, tolerance), edge_n.sum(),
+            reference_matched(edge_c, edge_n, tolerance), edge_c.sum()]
+
+
 def random_pair(rng):
     height, width = rng.integers(1, 40, 2)
     classes = int(rng.integers(2, 6))
@@ -62,16 +71,11 @@ def test_boundary_counts_match_the_definition(dtype):
     for _ in range(150):
         clean, noisy, _ = random_pair(rng)
         tolerance = float(rng.choice([0, 1, 1.5, 2, 3]))
-        edge_c = reference_boundary(clean, 255)
-        edge_n = reference_boundary(noisy, 255)
-        expected = [reference_matched(edge_n, edge_c, tolerance),
-                    edge_n.sum(),
-                    reference_matched(edge_c, edge_n, tolerance),
-                    edge_c.sum()]
         got = boundary_counts(clean.astype(dtype), noisy.astype(dtype), 255,
                               tolerance)
-        assert got.tolist() == expected
-        assert np.array_equal(label_boundary(clean.astype(dtype)), edge_c)
+        assert got.tolist() == reference_counts(clean, noisy, tolerance)
+        assert np.array_equal(label_boundary(clean.astype(dtype)),
+                              reference_boundary(clean, 255))
 
 
 def test_boundary_counts_of_local_changes_match_the_definition():
@@ -90,14 +94,8 @@ def test_boundary_counts_of_local_changes_match_the_definition():
         valid = box != 255
         box[valid] = rng.integers(0, classes, int(valid.sum()))
         tolerance = float(rng.choice([0, 1, 1.5, 2, 3]))
-        edge_c = reference_boundary(clean, 255)
-        edge_n = reference_boundary(noisy, 255)
-        expected = [reference_matched(edge_n, edge_c, tolerance),
-                    edge_n.sum(),
-                    reference_matched(edge_c, edge_n, tolerance),
-                    edge_c.sum()]
-        assert boundary_counts(clean, noisy, 255,
-                               tolerance).tolist() == expected
+        assert boundary_counts(clean, noisy, 255, tolerance).tolist() == \
+            reference_counts(clean, noisy, tolerance)
 
 
 def test_confusion_and_touched_counts_match_the_definition():
