@@ -98,6 +98,22 @@ def test_boundary_counts_of_local_changes_match_the_definition():
             reference_counts(clean, noisy, tolerance)
 
 
+@pytest.mark.parametrize('dtype', [np.uint8, np.int64])
+def test_boundary_counts_of_masks_ignored_apart_match_the_definition(dtype):
+    """Masks ignored at other pixels (each its own fill), one of them
+    ignored everywhere, or of two dtypes."""
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        clean, noisy, _ = random_pair(rng)
+        noisy[rng.random(noisy.shape) < rng.choice([0.1, 0.5, 1])] = 255
+        tolerance = float(rng.choice([0, 1, 1.5, 2, 3]))
+        expected = reference_counts(clean, noisy, tolerance)
+        assert boundary_counts(clean.astype(dtype), noisy.astype(dtype),
+                               255, tolerance).tolist() == expected
+        assert boundary_counts(clean.astype(np.uint8), noisy.astype(dtype),
+                               255, tolerance).tolist() == expected
+
+
 def test_confusion_and_touched_counts_match_the_definition():
     rng = np.random.default_rng(1)
     for _ in range(100):

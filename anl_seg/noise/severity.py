@@ -147,29 +147,33 @@ def _edges(labels):
                        cv2.erode(labels, _KERNEL), cv2.CMP_NE)
 
 
-def _boundaries(masks, ignore_index):
-    """The boundary (uint8 0/255) of each mask, sharing the nearest-label
-    fill between masks ignored at the same pixels."""
-    edges, shared = [], None
+def _filled_maps(masks, ignore_index):
+    """Each mask with every ignored pixel set to its nearest valid label
+    (:func:`_filled`; zeros, no boundary, where no pixel is valid), the
+    fill plan shared between masks ignored at the same pixels (noise
+    never moves ignored pixels)."""
+    filled, shared = [], None
     for mask in masks:
         valid = mask != ignore_index
         if not valid.any():
-            edges.append(np.zeros(mask.shape, np.uint8))
+            filled.append(np.zeros(mask.shape, np.uint8))
             continue
         plan = None
         if not valid.all():
             if shared is None or not np.array_equal(shared[0], valid):
                 shared = (valid, _fill_plan(valid))
             plan = shared[1]
-        edges.append(_edges(_filled(mask, plan)))
-    return edges
+        filled.append(_filled(mask, plan))
+    if len({labels.dtype for labels in filled}) > 1:  # compared later
+        filled = [labels.astype(np.uint16) for labels in filled]
+    return filled
 
 
 def label_boundary(mask, ignore_index=255):
     """(H, W) bool: pixels with another label among their 8 neighbours,
     after each ignored pixel takes its nearest label (so a void band, like
     VOC's object outlines, hides no boundary and adds none)."""
-    return _boundaries([np.asarray(mask)], ignore_index)[0] > 0
+    return _edges(_filled_maps([np.asarray(mask)], ignore_index)[0]) > 0
 
 
 def disk(radius):
@@ -182,11 +186,6 @@ def disk(radius):
 def _overlap(first, second):
     """Count of pixels nonzero in both uint8 maps."""
     return cv2.countNonZero(cv2.bitwise_and(first, second))
-
-
-def _matched(targets, sources, kernel):
-    """Count of ``targets`` pixels within the kernel's reach of a source."""
-    return _overlap(targets, cv2.dilate(sources, kernel))
 
 
 def _grown(box, pad, shape):
@@ -203,23 +202,9 @@ def _cut(array, box, outer=(0, 0, 0, 0)):
                  box[2] - outer[2]:box[3] - outer[2]]
 
 
-def _filled_pair(clean, noisy, ignore_index):
-    """Both masks with each ignored pixel set to its nearest valid label,
-    by one fill plan, where they are ignored at the same pixels (noise
-    never moves ignored pixels); else ``(None, None)``."""
-    valid = clean != ignore_index
-    if not np.array_equal(valid, noisy != ignore_index):
-        return None, None
-    if not valid.any():  # no boundary in either
-        blank = np.zeros(clean.shape, np.uint8)
-        return blank, blank
-    plan = None if valid.all() else _fill_plan(valid)
-    return _filled(clean, plan), _filled(noisy, plan)
-
-
 def _local_counts(clean_filled, noisy_filled, kernel):
-    """:func:`boundary_counts` of two filled label maps, compared in full
-    only near where their labels differ.
+    """:func:`boundary_counts` of two filled label maps (same dtype),
+    compared in full only near where their labels differ.
 
     Boundaries can differ only within a pixel of a differing label (the
     box ``near``); elsewhere a boundary pixel is one of both maps, so it
@@ -263,18 +248,9 @@ def boundary_counts(clean, noisy, ignore_index=255, tolerance=2.0):
     if clean.shape != noisy.shape:
         raise ValueError(f'clean shape {clean.shape} != noisy shape '
                          f'{noisy.shape}')
-    kernel = disk(tolerance)
-    clean_filled, noisy_filled = _filled_pair(clean, noisy, ignore_index)
-    if clean_filled is not None:
-        return np.array(_local_counts(clean_filled, noisy_filled, kernel),
-                        dtype=np.int64)
-    clean_edge, noisy_edge = _boundaries([clean, noisy], ignore_index)
-    return np.array([
-        _matched(noisy_edge, clean_edge, kernel),
-        cv2.countNonZero(noisy_edge),
-        _matched(clean_edge, noisy_edge, kernel),
-        cv2.countNonZero(clean_edge)
-    ], dtype=np.int64)
+    clean_filled, noisy_filled = _filled_maps([clean, noisy], ignore_index)
+    return np.array(_local_counts(clean_filled, noisy_filled,
+                                  disk(tolerance)), dtype=np.int64)
 
 
 def boundary_scores(counts):
