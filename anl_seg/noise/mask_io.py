@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from . import palette_png
+from . import deflate, label_png
 from .errors import NoiseError
 from .label_check import largest_bad_label
 
@@ -51,28 +51,27 @@ def broken_link(path):
 # PIL mode of a grey PNG by bit depth; OpenCV decodes these to the same
 # array as Pillow in less time (a 16-bit Cityscapes instance map: ~3/4).
 _GREY_MODES = {8: 'L', 16: 'I;16'}
-_GREY_COLOUR, _PALETTE_COLOUR = 0, 3
 
 
 def _read_plain_png(path):
     """(array, MaskFormat) of an intact grey PNG (decoded by OpenCV) or
-    palette PNG in the plain label layout (by zlib), or None for any other
-    file (Pillow then reads it, or names what is wrong: OpenCV would only
-    warn on stderr)."""
+    palette PNG in the plain label layout (by :mod:`.label_png`), or None
+    for any other file (Pillow then reads it, or names what is wrong:
+    OpenCV would only warn on stderr)."""
     try:
         data = Path(path).read_bytes()
     except OSError:
         return None
-    if len(data) < 33 or not data.startswith(palette_png.SIGNATURE) or \
+    if len(data) < 33 or not data.startswith(label_png.SIGNATURE) or \
             data[12:16] != b'IHDR':
         return None
     depth, colour = data[24], data[25]
-    if colour == _PALETTE_COLOUR:
-        decoded = palette_png.decode(data)
+    if colour == label_png.PALETTE_COLOUR:
+        decoded = label_png.decode(data)
         return None if decoded is None else (
             decoded[0], MaskFormat('P', decoded[1]))
-    if colour != _GREY_COLOUR or depth not in _GREY_MODES or \
-            palette_png.chunks(data) is None:
+    if colour != label_png.GREY_COLOUR or depth not in _GREY_MODES or \
+            label_png.chunks(data) is None:
         return None
     array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     dtype = np.uint8 if depth == 8 else np.uint16
@@ -136,20 +135,16 @@ def read_mask(path, num_classes, ignore_index=255):
     return mask, fmt
 
 
-# OpenCV's Sub filter turns a run of labels into its first value and
-# zeros, but each change of label into two other values: unfiltered 8-bit
-# label rows came out 20-25 % smaller and 0.5-1.4 ms faster to write at
-# Cityscapes size (clean, region noise and pixel-flip masks).
-_UNFILTERED_8BIT = (cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE)
 # OpenCV's name of each zlib strategy encode_png uses.
 _OPENCV_STRATEGY = {
     zlib.Z_RLE: cv2.IMWRITE_PNG_STRATEGY_RLE,
     zlib.Z_HUFFMAN_ONLY: cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY,
 }
 # Above this share of pixels that differ from their left neighbour,
-# Huffman coding alone beats run-length matching: 18-24 % faster at 4-5 %
-# more bytes for 30 % of pixels flipped, at both sizes; at 10 % flipped
-# (0.18 of pixels differ) run-length matching is still 15-20 % faster.
+# zlib's Huffman coding alone beats its run-length matching: 18-24 %
+# faster at 4-5 % more bytes for 30 % of pixels flipped, at both sizes; at
+# 10 % flipped (0.18 of pixels differ) run-length matching is still 15-20 %
+# faster.
 _SCATTERED_SHARE = 0.35
 # Every this many rows are looked at to tell (a sample is enough).
 _SAMPLED_ROWS = 16
@@ -167,32 +162,38 @@ def _scattered(mask):
     return changes > _SCATTERED_SHARE * rows.size
 
 
+def _zlib_strategy(mask):
+    return (zlib.Z_HUFFMAN_ONLY if mask.ndim == 2 and _scattered(mask)
+            else zlib.Z_RLE)
+
+
 def encode_png(mask, fmt):
     """PNG bytes of ``mask`` in ``fmt``, tuned for speed over size.
 
     A noisy mask (scattered label changes) costs several times a clean
-    one to compress, so PNGs are written at zlib level 1 with run-length
-    matching only (``Z_RLE``), or Huffman coding only where labels change
-    at most pixels: palette masks by zlib directly (unfiltered rows,
-    :mod:`.palette_png`), 8- and 16-bit grey ones by OpenCV (8-bit rows
-    unfiltered, 16-bit ones by the Sub filter), each a fraction of
-    Pillow's default time. Labels repeat along rows: on a VOC-size
-    palette mask run-length matching wrote the clean mask in 2.8 KB
-    instead of 3.9 KB (level 1's default strategy) and the mask with 30 %
-    of its pixels flipped in about half the time.
+    one to compress. 8-bit masks (modes L and P) are written by
+    :mod:`.label_png`: unfiltered rows, deflated by ISA-L where it is
+    installed (a tenth of zlib's time at Cityscapes size), else by zlib
+    at level 1. 16-bit grey ones are written by OpenCV (Sub filter, zlib
+    level 1), anything else by Pillow. zlib runs with run-length matching
+    only (``Z_RLE``), or Huffman coding only where labels change at most
+    pixels: on a VOC-size palette mask run-length matching wrote the
+    clean mask in 2.8 KB instead of 3.9 KB (level 1's default strategy)
+    and the mask with 30 % of its pixels flipped in about half the time.
     """
-    strategy = (zlib.Z_HUFFMAN_ONLY if mask.ndim == 2 and _scattered(mask)
-                else zlib.Z_RLE)
-    if fmt.mode in ('L', 'I;16') and mask.dtype == (
-            np.uint8 if fmt.mode == 'L' else np.uint16):
-        params = (cv2.IMWRITE_PNG_STRATEGY, _OPENCV_STRATEGY[strategy])
-        if fmt.mode == 'L':
-            params += _UNFILTERED_8BIT
-        ok, data = cv2.imencode('.png', mask, params)
+    palette = fmt.palette if fmt.mode == 'P' else None
+    if (fmt.mode == 'L' or fmt.mode == 'P' and palette) and \
+            label_png.can_encode(mask, palette):
+        return label_png.encode(
+            mask, palette,
+            zlib.Z_RLE if deflate.USES_ISAL else _zlib_strategy(mask))
+    strategy = _zlib_strategy(mask)
+    if fmt.mode == 'I;16' and mask.dtype == np.uint16:
+        ok, data = cv2.imencode(
+            '.png', mask,
+            (cv2.IMWRITE_PNG_STRATEGY, _OPENCV_STRATEGY[strategy]))
         if ok:
             return data.tobytes()
-    if fmt.mode == 'P' and palette_png.can_encode(mask, fmt.palette):
-        return palette_png.encode(mask, fmt.palette, strategy)
     image = Image.fromarray(mask)
     if fmt.mode == 'P':
         image.putpalette(list(fmt.palette))

@@ -1,20 +1,25 @@
-"""Palette (mode P) label PNGs read and written with zlib directly.
+"""8-bit label PNGs read and written without an image library: palette
+(mode P) masks both ways, grey (mode L) masks written.
 
 A VOC-size palette mask takes Pillow about as long in its image and codec
-plumbing as in zlib's own work (decoding 0.28 against 0.23 ms, encoding
-0.30 against 0.19 ms). Only the layout of label PNGs is handled here:
-8-bit indices, no interlacing, unfiltered rows (libpng's and Pillow's
-choice for palette images); for anything else :func:`decode` returns
-None and Pillow reads the file.
+plumbing as in zlib's own work, and OpenCV and Pillow deflate with zlib,
+which ISA-L outpaces several times (:mod:`.deflate`). Only the layout of
+label PNGs is handled: 8-bit samples, no interlacing, unfiltered rows
+(libpng's and Pillow's choice for palette images). :func:`decode` returns
+None for anything else, and Pillow or OpenCV reads the file: grey masks
+written by Pillow or OpenCV have filtered rows, whose Paeth filter would
+have to be undone pixel by pixel.
 """
 import struct
 import zlib
 
 import numpy as np
 
+from . import deflate
+
 SIGNATURE = b'\x89PNG\r\n\x1a\n'
 _IHDR = struct.Struct('>IIBBBBB')  # width, height, depth, colour, 3 zeros
-_PALETTE_COLOUR = 3
+GREY_COLOUR, PALETTE_COLOUR = 0, 3
 
 
 def chunks(data):
@@ -44,14 +49,14 @@ def decode(data):
     if not parts or parts[0][0] != b'IHDR' or len(parts[0][1]) != 13:
         return None
     width, height, depth, colour, *methods = _IHDR.unpack(parts[0][1])
-    if depth != 8 or colour != _PALETTE_COLOUR or any(methods):
+    if depth != 8 or colour != PALETTE_COLOUR or any(methods):
         return None
     palette = b''.join(bytes(body) for kind, body in parts
                        if kind == b'PLTE')
     try:
-        raw = zlib.decompress(b''.join(body for kind, body in parts
-                                       if kind == b'IDAT'))
-    except zlib.error:
+        raw = deflate.decompress(b''.join(body for kind, body in parts
+                                          if kind == b'IDAT'))
+    except deflate.ERRORS:
         return None
     if not palette or len(raw) != height * (width + 1):
         return None
@@ -66,28 +71,27 @@ def _chunk(kind, body):
             struct.pack('>I', zlib.crc32(body, zlib.crc32(kind))))
 
 
-def encode(indices, palette, strategy=zlib.Z_RLE):
-    """PNG bytes of 2-D uint8 ``indices`` with ``palette`` (RGB values, 1
-    to 256 colours): unfiltered rows at zlib level 1 with ``strategy``
-    (see :func:`~.mask_io.encode_png`)."""
+def encode(indices, palette=None, strategy=zlib.Z_RLE):
+    """PNG bytes of 2-D uint8 ``indices``: a palette PNG with ``palette``
+    (RGB values, 1 to 256 colours), or a grey one where it is None;
+    unfiltered rows, compressed as :func:`.deflate.compress` does with
+    ``strategy``."""
     height, width = indices.shape
     rows = np.zeros((height, width + 1), np.uint8)
     rows[:, 1:] = indices
-    compressor = zlib.compressobj(1, zlib.DEFLATED, zlib.MAX_WBITS, 8,
-                                  strategy)
-    data = compressor.compress(rows) + compressor.flush()
+    colour = GREY_COLOUR if palette is None else PALETTE_COLOUR
     return b''.join([
         SIGNATURE,
-        _chunk(b'IHDR', _IHDR.pack(width, height, 8, _PALETTE_COLOUR, 0, 0,
-                                   0)),
-        _chunk(b'PLTE', bytes(palette)),
-        _chunk(b'IDAT', data),
+        _chunk(b'IHDR', _IHDR.pack(width, height, 8, colour, 0, 0, 0)),
+        b'' if palette is None else _chunk(b'PLTE', bytes(palette)),
+        _chunk(b'IDAT', deflate.compress(rows, strategy)),
         _chunk(b'IEND', b''),
     ])
 
 
-def can_encode(indices, palette):
+def can_encode(indices, palette=None):
     """Whether :func:`encode` takes these."""
     return (indices.dtype == np.uint8 and indices.ndim == 2
-            and 0 not in indices.shape and palette is not None
-            and 0 < len(palette) <= 768 and len(palette) % 3 == 0)
+            and 0 not in indices.shape
+            and (palette is None or 0 < len(palette) <= 768
+                 and len(palette) % 3 == 0))

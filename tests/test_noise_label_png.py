@@ -1,14 +1,16 @@
-"""Palette label PNGs by zlib directly: the arrays and palettes Pillow
-reads, files Pillow reads back, and Pillow for every other layout."""
+"""8-bit label PNGs without an image library: the arrays and palettes
+Pillow reads, files Pillow and OpenCV read back, and Pillow for every other
+layout."""
 import io
 import struct
 import zlib
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from anl_seg.noise import palette_png
+from anl_seg.noise import deflate, label_png
 from anl_seg.noise.errors import NoiseError
 from anl_seg.noise.mask_io import MaskFormat, encode_png, read_label_png
 
@@ -39,7 +41,7 @@ def test_pillow_files_decode_as_pillow_reads_them(seed):
     indices, palette = random_case(np.random.default_rng(seed))
     for save in ({}, {'compress_level': 9}, {'transparency': 0}):
         data = pillow_png(indices, palette, **save)
-        decoded = palette_png.decode(data)
+        decoded = label_png.decode(data)
         if data[24] != 8:  # Pillow packs up to 16 colours in 1-4 bits
             assert decoded is None and len(palette) <= 48
             continue
@@ -52,20 +54,25 @@ def test_pillow_files_decode_as_pillow_reads_them(seed):
 @pytest.mark.parametrize('seed', range(20))
 def test_encoded_files_read_back_by_pillow_and_by_decode(seed):
     indices, palette = random_case(np.random.default_rng(100 + seed))
-    data = palette_png.encode(indices, palette)
+    data = label_png.encode(indices, palette)
     array, read_palette = pillow_read(data)
     np.testing.assert_array_equal(array, indices)
     assert read_palette == palette
-    decoded = palette_png.decode(data)
+    decoded = label_png.decode(data)
     np.testing.assert_array_equal(decoded[0], indices)
     assert decoded[1] == palette
     with Image.open(io.BytesIO(data)) as image:
         assert image.mode == 'P'
 
 
-def test_encode_png_writes_palette_masks_this_way():
-    """Run-length matching for label runs, Huffman coding alone where
-    labels change at most pixels (a third of them flipped)."""
+@pytest.mark.parametrize('isal', [True, False])
+def test_encode_png_writes_palette_masks_this_way(isal, monkeypatch):
+    """ISA-L where installed; else zlib with run-length matching for label
+    runs and Huffman coding alone where labels change at most pixels (a
+    third of them flipped)."""
+    if isal and deflate.isal_zlib is None:
+        pytest.skip('isal is not installed')
+    monkeypatch.setattr(deflate, 'USES_ISAL', isal)
     rng = np.random.default_rng(7)
     palette = tuple(range(63))
     runs = np.repeat(rng.integers(0, 21, (40, 6), np.uint8), 10, axis=1)
@@ -74,9 +81,11 @@ def test_encode_png_writes_palette_masks_this_way():
     flipped[flip] = (flipped[flip] + rng.integers(1, 21, int(flip.sum()),
                                                   np.uint8)) % 21
     fmt = MaskFormat('P', palette)
-    assert encode_png(runs, fmt) == palette_png.encode(runs, palette)
-    assert encode_png(flipped, fmt) == palette_png.encode(
+    assert encode_png(runs, fmt) == label_png.encode(runs, palette)
+    assert encode_png(flipped, fmt) == label_png.encode(
         flipped, palette, zlib.Z_HUFFMAN_ONLY)
+    if not isal:  # the strategy makes a difference
+        assert encode_png(flipped, fmt) != label_png.encode(flipped, palette)
     for mode in ('L', 'P'):
         for labels in (runs, flipped):
             with Image.open(io.BytesIO(encode_png(labels, MaskFormat(
@@ -87,8 +96,8 @@ def test_encode_png_writes_palette_masks_this_way():
 def _with_rows(data, rows):
     """``data`` (a palette PNG) with its pixel data replaced by ``rows``
     (filter byte first)."""
-    out = [palette_png.SIGNATURE]
-    for kind, body in palette_png.chunks(data):
+    out = [label_png.SIGNATURE]
+    for kind, body in label_png.chunks(data):
         if kind == b'IDAT':
             body = zlib.compress(rows.tobytes())
         body = bytes(body)
@@ -100,7 +109,7 @@ def _with_rows(data, rows):
 def test_other_layouts_are_left_to_pillow(tmp_path):
     indices = np.array([[1, 2, 3], [3, 2, 1]], np.uint8)
     palette = tuple(range(12))
-    plain = palette_png.encode(indices, palette)
+    plain = label_png.encode(indices, palette)
     # Sub-filtered rows: each byte the difference to its left neighbour
     rows = np.zeros((2, 4), np.uint8)
     rows[:, 0] = 1
@@ -112,7 +121,7 @@ def test_other_layouts_are_left_to_pillow(tmp_path):
     packed = pillow_png(indices, palette)  # 4 colours: 2-bit indices
     assert packed[24] == 2
     for data in (filtered, bytes(interlaced), plain[:-20], packed):
-        assert palette_png.decode(data) is None
+        assert label_png.decode(data) is None
     path = tmp_path / 'filtered.png'
     path.write_bytes(filtered)
     array, fmt = read_label_png(path)
@@ -122,9 +131,9 @@ def test_other_layouts_are_left_to_pillow(tmp_path):
     array, fmt = read_label_png(path)
     np.testing.assert_array_equal(array, indices)
     noisy = np.random.default_rng(0).integers(0, 4, (50, 60), np.uint8)
-    whole = palette_png.encode(noisy, palette)
+    whole = label_png.encode(noisy, palette)
     path.write_bytes(whole[:len(whole) // 2])  # cut: Pillow names it
-    assert palette_png.decode(path.read_bytes()) is None
+    assert label_png.decode(path.read_bytes()) is None
     with pytest.raises(NoiseError, match='filtered.png'):
         read_label_png(path)
 
@@ -137,3 +146,17 @@ def test_label_pngs_read_as_pillow_reads_them(tmp_path):
     expected = pillow_read(path.read_bytes())
     np.testing.assert_array_equal(array, expected[0])
     assert fmt == MaskFormat('P', expected[1])
+
+
+@pytest.mark.parametrize('seed', range(10))
+def test_grey_masks_read_back_by_pillow_and_opencv(seed):
+    indices, _ = random_case(np.random.default_rng(200 + seed))
+    data = label_png.encode(indices)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.mode == 'L'
+        np.testing.assert_array_equal(np.array(image), indices)
+    np.testing.assert_array_equal(
+        cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED),
+        indices)
+    assert label_png.decode(data) is None  # grey files: OpenCV reads them
+    assert encode_png(indices, MaskFormat('L')) == data

@@ -1,0 +1,48 @@
+"""The zlib streams inside label PNGs: by ISA-L (the ``isal`` package)
+where it is installed, else by Python's zlib.
+
+ISA-L is a drop-in for zlib's stream format and several times faster on
+label masks: at Cityscapes size it compressed a clean mask in 0.26 ms
+(zlib level 1 with run-length matching: 2.9 ms) and one with 30 % of its
+pixels flipped in 5.6 ms (zlib, Huffman coding only: 12 ms), and it
+inflates 3-6x faster. Its streams are larger (20 KB against 13 KB for
+that clean mask, +10 % for the flipped one); any PNG reader reads them.
+"""
+import zlib
+
+try:
+    from isal import isal_zlib
+except ImportError:  # optional: installed with anl-seg where it has wheels
+    isal_zlib = None
+
+#: Whether ISA-L does the work (zlib's strategies then do not apply).
+USES_ISAL = isal_zlib is not None
+#: What a corrupt stream raises.
+ERRORS = (zlib.error, ) + ((isal_zlib.error, ) if USES_ISAL else ())
+# ISA-L's level 1: level 0 wrote 1.6x the bytes in the same time, level 3
+# took 10x as long for clean masks and wrote more.
+_ISAL_LEVEL = 1
+
+
+def compress(data, strategy=zlib.Z_RLE):
+    """zlib stream of ``data`` (a bytes-like object), tuned for speed.
+
+    Args:
+        data: What to compress.
+        strategy (int): zlib's strategy at level 1 where zlib does the
+            work (``Z_RLE`` for runs of labels, ``Z_HUFFMAN_ONLY`` for
+            scattered ones); ISA-L has none.
+    """
+    if USES_ISAL:
+        return isal_zlib.compress(data, _ISAL_LEVEL)
+    compressor = zlib.compressobj(1, zlib.DEFLATED, zlib.MAX_WBITS, 8,
+                                  strategy)
+    return compressor.compress(data) + compressor.flush()
+
+
+def decompress(data):
+    """Bytes of the zlib stream ``data``; raises one of :data:`ERRORS`
+    if it is corrupt or cut short."""
+    if USES_ISAL:
+        return isal_zlib.decompress(data)
+    return zlib.decompress(data)
