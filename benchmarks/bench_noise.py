@@ -8,11 +8,12 @@ PNG and measure the noise for the report (confusion matrix, boundary
 counts, touched regions), exactly as by default. The *baseline* reads
 each mask with Pillow and writes it back with Pillow's defaults, nothing
 else (the issue's reference). *own I/O* is the baseline with this
-project's ``read_mask``/``write_mask`` (zlib level 1), to show how much of
-the CLI's time is I/O. Masks come from the synthetic generator at VOC
-size (500x375) and Cityscapes size (2048x1024), once with their instance
-maps and once without (connected components instead); noises that need
-more than ``rate`` (e.g. ``mix``) are skipped.
+project's ``read_mask``/``write_mask`` (the codecs are named in the
+table's header), to show how much of the CLI's time is I/O. Masks come
+from the synthetic generator at VOC size (500x375) and Cityscapes size
+(2048x1024), once with their instance maps and once without (connected
+components instead); noises that need more than ``rate`` (e.g. ``mix``)
+are skipped.
 
 One process set up as the CLI's (OpenCV single-threaded, freed memory
 kept for reuse: :mod:`anl_seg.noise.malloc_tuning`), CPU time
@@ -45,6 +46,7 @@ from PIL import Image
 
 from anl_seg.benchmark.report import save_rows
 from anl_seg.benchmark.run_info import cpu_model
+from anl_seg.noise import deflate, mask_io
 from anl_seg.noise.corrupt import (
     CorruptJob,
     corrupt_file,
@@ -166,6 +168,15 @@ def bench_layout(layout, noises, rate, num_masks, repeats, workdir,
     return rows
 
 
+def png_codecs():
+    """Which libraries did the CLI's PNG work in this run."""
+    deflate_by = 'ISA-L' if deflate.USES_ISAL else 'zlib level 1'
+    grey_by = 'imagecodecs' if mask_io.png_decode is not None else 'OpenCV'
+    return (f'8-bit PNGs deflated by {deflate_by}, palette PNGs inflated by '
+            f'{"ISA-L" if deflate.USES_ISAL else "zlib"}, grey ones '
+            f'decoded by {grey_by}')
+
+
 def to_markdown(rows, args):
     lines = [
         '### Noise generation speed (`benchmarks/bench_noise.py`)', '',
@@ -178,7 +189,8 @@ def to_markdown(rows, args):
         'instance map, regions, corrupt, write the PNG, measure the noise '
         'for the default report); *baseline*: read each PNG with Pillow '
         'and write it back with Pillow\'s defaults; *own I/O*: the '
-        'baseline with the CLI\'s reader and writer (PNG at zlib level 1). '
+        'baseline with the CLI\'s reader and writer '
+        f'({png_codecs()}). '
         f'Goal: CLI <= {GOAL_RATIO:g}x the baseline '
         f'(pixel-flip <= {GOAL_RATIOS["pixel-flip"]:g}x). '
         '"no instances": the same masks without their instance maps '

@@ -235,10 +235,10 @@ def _start_pool(job, workers):
     training script's torch and OpenCV pools, a test runner's), and a
     forked child can block for ever on a lock that one of them held at the
     fork: a CI run hung so, inside this pool, after the torch tests. The
-    noise package needs numpy, OpenCV and Pillow only, so a spawned worker
-    starts in a fraction of a second. As with any spawned process, a script
-    that calls this must guard its entry point with
-    ``if __name__ == '__main__':``.
+    noise package needs numpy, OpenCV and Pillow only (and PNG codecs where
+    installed), so a spawned worker starts in a fraction of a second. As
+    with any spawned process, a script that calls this must guard its entry
+    point with ``if __name__ == '__main__':``.
     """
     context = multiprocessing.get_context('spawn')
     return context.Pool(workers, _init_worker, (job, os.getpid()))
