@@ -192,13 +192,14 @@ def encode_png(mask, fmt):
     A noisy mask (scattered label changes) costs several times a clean
     one to compress. 8-bit masks (modes L and P) are written by
     :mod:`.label_png`: unfiltered rows, deflated by ISA-L where it is
-    installed (a tenth of zlib's time at Cityscapes size), else by zlib
-    at level 1. 16-bit grey ones are written by OpenCV (Sub filter, zlib
-    level 1), anything else by Pillow. zlib runs with run-length matching
-    only (``Z_RLE``), or Huffman coding only where labels change at most
-    pixels: on a VOC-size palette mask run-length matching wrote the
-    clean mask in 2.8 KB instead of 3.9 KB (level 1's default strategy)
-    and the mask with 30 % of its pixels flipped in about half the time.
+    installed (a tenth of zlib's time for a clean mask, under half for
+    a noisy one), else by zlib at level 1. 16-bit grey ones are written
+    by OpenCV (Sub filter, zlib level 1), anything else by Pillow. zlib
+    runs with run-length matching only (``Z_RLE``), or Huffman coding
+    only where labels change at most pixels: on a VOC-size palette mask
+    run-length matching wrote the clean mask in 2.8 KB instead of 3.9 KB
+    (level 1's default strategy) and the mask with 30 % of its pixels
+    flipped in about half the time.
     """
     palette = fmt.palette if fmt.mode == 'P' else None
     if (fmt.mode == 'L' or fmt.mode == 'P' and palette) and \
