@@ -19,10 +19,10 @@ help:
 
 # Idempotent: reinstalls only when the requirement files or setup.py change.
 install: $(STAMP)
-$(STAMP): setup.py requirements/runtime.txt requirements/tests.txt
+$(STAMP): setup.py requirements/runtime.txt requirements/tests.txt requirements/fast_png.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q "$(TORCH_SPEC)"
-	$(PIP) install -q -r requirements/runtime.txt -r requirements/tests.txt
+	$(PIP) install -q -r requirements/runtime.txt -r requirements/tests.txt -r requirements/fast_png.txt
 	@# Keep any mmcv the user already has (full mmcv); else the lite build.
 	$(PY) -c "import mmcv" 2>/dev/null || $(PIP) install -q mmcv-lite==2.1.0
 	$(PIP) install -q --no-deps --no-build-isolation -e .

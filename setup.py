@@ -69,6 +69,7 @@ setup(
     install_requires=read_requirements('runtime.txt'),
     extras_require={
         'lite': ['mmcv-lite==2.1.0'],
+        'fast-png': read_requirements('fast_png.txt'),
         'tests': read_requirements('tests.txt'),
     },
     license='Apache-2.0',

@@ -48,3 +48,20 @@ def test_corrupt_streams_raise(backend):
     for bad in (packed[:len(packed) // 2], b'no zlib stream', wrong_check):
         with pytest.raises(deflate.ERRORS):
             deflate.decompress(bad)
+
+
+@pytest.mark.parametrize('size', [0, 1, 65535, 65536, 200001])
+def test_stored_streams_hold_the_data(backend, size):
+    data = np.random.default_rng(size).integers(0, 256, size,
+                                                np.uint8).tobytes()
+    stream = deflate.stored(data)
+    assert zlib.decompress(stream) == data
+    assert deflate.decompress(stream) == data
+    assert len(stream) == len(data) + 6 + 5 * max(1, -(-size // 65535))
+
+
+def test_checksums_are_zlibs(backend):
+    data = sample_bytes()
+    assert deflate.crc32(data) == zlib.crc32(data)
+    assert deflate.crc32(data, 12345) == zlib.crc32(data, 12345)
+    assert deflate.adler32(data) == zlib.adler32(data)

@@ -160,3 +160,32 @@ def test_grey_masks_read_back_by_pillow_and_opencv(seed):
         indices)
     assert label_png.decode(data) is None  # grey files: OpenCV reads them
     assert encode_png(indices, MaskFormat('L')) == data
+
+
+@pytest.mark.parametrize('dtype', [np.uint8, np.uint16])
+def test_stored_copies_decode_to_the_same_array(dtype):
+    """Pillow's filtered rows (several IDAT chunks), stored again: the
+    same array for Pillow, OpenCV and imagecodecs where installed."""
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 60000 if dtype == np.uint16 else 250,
+                          (300, 600)).astype(dtype)
+    labels[:, 400:] = labels[:, 400:401]  # runs: Up, Sub and Paeth rows
+    buffer = io.BytesIO()
+    Image.fromarray(labels).save(buffer, format='PNG')
+    parts = label_png.chunks(buffer.getvalue())
+    assert sum(kind == b'IDAT' for kind, _ in parts) > 1
+    copy = label_png.with_stored_data(parts)
+    with Image.open(io.BytesIO(copy)) as image:
+        np.testing.assert_array_equal(np.array(image), labels)
+    np.testing.assert_array_equal(
+        cv2.imdecode(np.frombuffer(copy, np.uint8), cv2.IMREAD_UNCHANGED),
+        labels)
+    imagecodecs = pytest.importorskip('imagecodecs')
+    np.testing.assert_array_equal(imagecodecs.png_decode(copy), labels)
+
+
+def test_stored_copy_of_a_corrupt_stream_is_none():
+    data = label_png.encode(np.arange(2000, dtype=np.uint8).reshape(40, 50))
+    parts = [(kind, bytes(body) if kind != b'IDAT' else bytes(body)[:-9])
+             for kind, body in label_png.chunks(data)]
+    assert label_png.with_stored_data(parts) is None

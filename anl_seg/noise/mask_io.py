@@ -15,9 +15,9 @@ from . import deflate, label_png
 from .errors import NoiseError
 from .label_check import largest_bad_label
 
-try:  # optional, installed with anl-seg where it has wheels: libpng with a
-    # faster inflate than OpenCV's (2/3 of its time for Pillow's Cityscapes
-    # label and instance maps, whose Paeth-filtered rows label_png leaves)
+try:  # optional (the extra fast-png): libpng with a faster inflate than
+    # OpenCV's (2/3 of its time for Pillow's Cityscapes label and instance
+    # maps, whose Paeth-filtered rows label_png leaves to a PNG library)
     from imagecodecs import PngError, png_decode
 except ImportError:
     png_decode = None
@@ -89,9 +89,14 @@ def _read_plain_png(path):
         decoded = label_png.decode(data)
         return None if decoded is None else (
             decoded[0], MaskFormat('P', decoded[1]))
+    parts = label_png.chunks(data)
     if colour != label_png.GREY_COLOUR or depth not in _GREY_MODES or \
-            label_png.chunks(data) is None:
+            parts is None:
         return None
+    if deflate.USES_ISAL:  # else the PNG library's own inflate is as fast
+        data = label_png.with_stored_data(parts)
+        if data is None:
+            return None  # a corrupt stream: Pillow names it
     array = _decode_grey(data)
     dtype = np.uint8 if depth == 8 else np.uint16
     if array is None or array.ndim != 2 or array.dtype != dtype:
