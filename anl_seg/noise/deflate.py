@@ -55,9 +55,10 @@ def adler32(data):
     return (isal_zlib if USES_ISAL else zlib).adler32(data)
 
 
-def stored(data):
-    """A zlib stream of ``data`` in stored (uncompressed) blocks: a copy,
-    its header and block headers, and the checksum."""
+def stored_pieces(data):
+    """A zlib stream of ``data`` in stored (uncompressed) blocks, as the
+    list of its pieces (header, block headers, views of ``data``'s blocks,
+    checksum) for the caller to join once."""
     view, pieces = memoryview(data), [b'\x78\x01']  # deflate, 32K window
     size = len(view)
     for start in range(0, max(size, 1), _STORED_BLOCK):
@@ -67,7 +68,12 @@ def stored(data):
                                          0xFFFF ^ len(block)))
         pieces.append(block)
     pieces.append(adler32(view).to_bytes(4, 'big'))
-    return b''.join(pieces)
+    return pieces
+
+
+def stored(data):
+    """:func:`stored_pieces` joined: the zlib stream's bytes."""
+    return b''.join(stored_pieces(data))
 
 
 def decompress(data):
