@@ -31,7 +31,7 @@ def chunks(data):
     view, pos, found = memoryview(data), len(SIGNATURE), []
     while pos + 12 <= len(data):
         end = pos + 12 + int.from_bytes(data[pos:pos + 4], 'big')
-        if end > len(data) or zlib.crc32(view[pos + 4:end - 4]) != \
+        if end > len(data) or deflate.crc32(view[pos + 4:end - 4]) != \
                 int.from_bytes(data[end - 4:end], 'big'):
             return None
         kind = bytes(view[pos + 4:pos + 8])
@@ -40,6 +40,16 @@ def chunks(data):
             return found
         pos = end
     return None
+
+
+def _image_data(parts):
+    """The inflated image data of the chunks ``parts`` (filter bytes
+    included), or None if it does not inflate."""
+    try:
+        return deflate.decompress(b''.join(body for kind, body in parts
+                                           if kind == b'IDAT'))
+    except deflate.ERRORS:
+        return None
 
 
 def decode(data):
@@ -54,12 +64,8 @@ def decode(data):
         return None
     palette = b''.join(bytes(body) for kind, body in parts
                        if kind == b'PLTE')
-    try:
-        raw = deflate.decompress(b''.join(body for kind, body in parts
-                                          if kind == b'IDAT'))
-    except deflate.ERRORS:
-        return None
-    if not palette or len(raw) != height * (width + 1):
+    raw = _image_data(parts)
+    if raw is None or not palette or len(raw) != height * (width + 1):
         return None
     rows = np.frombuffer(raw, np.uint8).reshape(height, width + 1)
     if rows[:, 0].any():  # filtered rows: Pillow undoes the filters
@@ -85,10 +91,8 @@ def with_stored_data(parts):
     way; a 16-bit instance map 9.2 ms, 6.0 ms (by OpenCV: 5.1 -> 3.6 and
     11.4 -> 7.7 ms).
     """
-    try:
-        raw = deflate.decompress(b''.join(body for kind, body in parts
-                                          if kind == b'IDAT'))
-    except deflate.ERRORS:
+    raw = _image_data(parts)
+    if raw is None:
         return None
     if len(raw) > _MAX_CHUNK - len(raw) // 1000:  # with block headers
         return None  # more than one chunk holds: decoded as it is

@@ -89,9 +89,10 @@ def _read_plain_png(path):
         decoded = label_png.decode(data)
         return None if decoded is None else (
             decoded[0], MaskFormat('P', decoded[1]))
+    if colour != label_png.GREY_COLOUR or depth not in _GREY_MODES:
+        return None
     parts = label_png.chunks(data)
-    if colour != label_png.GREY_COLOUR or depth not in _GREY_MODES or \
-            parts is None:
+    if parts is None:
         return None
     if deflate.USES_ISAL:  # else the PNG library's own inflate is as fast
         data = label_png.with_stored_data(parts)
